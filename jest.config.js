@@ -1,0 +1,16 @@
+// One jest run for every group (unit, integration, e2e, browser); `npm run test:<group>` picks one.
+// Global setup starts one Temporal dev server per run and bundles the workflows once.
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }] },
+  globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+  globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+  testTimeout: 120_000,
+  maxWorkers: 2,
+  // Servers and workers started by a test are stopped by the test; this catches leaks.
+  forceExit: false,
+  verbose: true,
+};

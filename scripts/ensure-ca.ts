@@ -1,0 +1,13 @@
+// Generates the sandbox's CA and server certificate once (in DATA_DIR/sandbox) and prints the
+// CA file's path, for NODE_EXTRA_CA_CERTS.
+import path from 'node:path';
+import { ensureCertificates } from '../sandbox/ca';
+import { loadConfigOrExit } from '../worker/config';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const { caFile } = await ensureCertificates(path.join(config.dataDir, 'sandbox'));
+  process.stdout.write(`${caFile}\n`);
+}
+
+void main();

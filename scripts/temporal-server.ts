@@ -1,0 +1,104 @@
+// Starts the Temporal CLI's dev server (real server, SQLite, Web UI) as a child process.
+// Used by the dev stack (scripts/dev.ts) and by the tests' global setup.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+
+export const SEARCH_ATTRIBUTES = ['NiuEnvironment', 'NiuUserPrincipalName', 'NiuStep'] as const;
+
+export const TEMPORAL_CLI = path.resolve(__dirname, '..', '.tools', 'bin', 'temporal');
+
+export interface DevServerOptions {
+  port: number;
+  uiPort: number;
+  /** SQLite file; workflows survive a restart on the same file. */
+  dbFile: string;
+  namespace?: string;
+  /** Extra UI settings, e.g. the codec endpoint. */
+  extraArgs?: string[];
+  /** Where the server's own log lines go (default: ignored). */
+  onLog?: (line: string) => void;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  process: ChildProcess;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  if (!existsSync(TEMPORAL_CLI)) {
+    throw new Error(`Temporal CLI missing at ${TEMPORAL_CLI}: run scripts/temporal-cli.sh (npm run setup)`);
+  }
+  mkdirSync(path.dirname(options.dbFile), { recursive: true });
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--ui-port',
+    String(options.uiPort),
+    '--db-filename',
+    options.dbFile,
+    '--namespace',
+    options.namespace ?? 'default',
+    '--log-level',
+    'warn',
+    ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = options.onLog;
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      if (log) for (const line of chunk.split('\n')) if (line.trim()) log(line);
+    });
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const address = `127.0.0.1:${options.port}`;
+  const server: DevServer = {
+    address,
+    uiUrl: `http://127.0.0.1:${options.uiPort}`,
+    process: child,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  try {
+    await waitUntilServing(address, child, 60_000);
+  } catch (err) {
+    await server.stop('SIGKILL');
+    throw err;
+  }
+  return server;
+}
+
+/** Waits until the frontend answers GetSystemInfo, i.e. it is ready for clients and workers. */
+export async function waitUntilServing(address: string, child?: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`temporal dev server exited with code ${child.exitCode}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`temporal dev server at ${address} not ready after ${timeoutMs} ms: ${String(lastError)}`);
+}

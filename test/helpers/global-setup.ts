@@ -1,0 +1,32 @@
+// Starts one Temporal dev server for the whole test run (on free ports, a fresh SQLite file)
+// and bundles the workflow code once. Test files read what they need from the environment
+// variables set here: jest's test workers are started after this and inherit them.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { freePort } from '../../scripts/ports';
+import { startDevServer, type DevServer } from '../../scripts/temporal-server';
+
+declare global {
+  var __NIU_DEV_SERVER__: DevServer | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'niu-test-'));
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const server = await startDevServer({ port, uiPort, dbFile: path.join(dir, 'temporal.db') });
+  globalThis.__NIU_DEV_SERVER__ = server;
+  process.env.TEMPORAL_ADDRESS = server.address;
+  process.env.NIU_TEST_TEMPORAL_UI = server.uiUrl;
+  process.env.NIU_TEST_TEMPORAL_DB = path.join(dir, 'temporal.db');
+  process.env.NIU_TEST_DIR = dir;
+
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never,
+  });
+  const bundlePath = path.join(dir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+  process.env.NIU_TEST_WORKFLOW_BUNDLE = bundlePath;
+}

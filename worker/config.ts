@@ -1,0 +1,307 @@
+// The one configuration module, shared by the worker, the API and the scripts. Every setting
+// comes from an environment variable (documented in .env.example and the README) and is
+// validated at start-up: a bad value stops the process with a message naming the variable.
+// With nothing set, everything points at the sandbox on its default port, so `npm start`
+// needs no manual step.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`Configuration error: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface EnvironmentConfig {
+  /** Alias used in the API and the workflow id, e.g. `contoso-prod`. */
+  name: string;
+  /** Dataverse organization URL, e.g. `https://contoso.crm.dynamics.com`. */
+  dataverseUrl: string;
+  /** Power Platform environment id (for the admin API's addUser). */
+  powerPlatformEnvironmentId: string;
+  /** License SKU part number assigned during provisioning, e.g. `DYN365_ENTERPRISE_PLAN1`. */
+  licenseSku: string;
+  /** Default usage location (ISO 3166 alpha-2). */
+  usageLocation: string;
+  /** UPN domains a request may use in this environment. */
+  allowedUpnDomains: string[];
+  /** Security roles assigned when the request names none. */
+  defaultSecurityRoles: string[];
+  /** Business unit name assigned when the request names none (null: the root). */
+  businessUnit: string | null;
+  /** Override of the non-interactive user limit read from Dataverse. */
+  nonInteractiveLimit: number | null;
+}
+
+export interface Config {
+  dataDir: string;
+  logLevel: string;
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    /** Bound on connecting to Temporal, so callers get a 503 instead of a hang. */
+    connectTimeoutMs: number;
+  };
+  api: {
+    host: string;
+    port: number;
+    /** Public base URL used in Location headers and links (default http://host:port). */
+    publicUrl: string;
+    /** OpenID provider metadata URL used to verify bearer tokens. */
+    openIdConfigUrl: string;
+    audience: string;
+    /** Rate limit per client per minute. */
+    rateLimitPerMinute: number;
+    /** Origins allowed by CORS (the Temporal UI, for the codec endpoint). */
+    corsOrigins: string[];
+  };
+  microsoft: {
+    tenantId: string;
+    clientId: string;
+    clientSecret: string;
+    authorityHost: string;
+    graphBaseUrl: string;
+    powerPlatformBaseUrl: string;
+    /** Token audience of the Power Platform admin API. */
+    powerPlatformAudience: string;
+    keyVaultUrl: string | null;
+    /** Sandbox only: its vault host is not a subdomain of vault.azure.net. */
+    keyVaultDisableChallengeResourceVerification: boolean;
+  };
+  worker: {
+    shutdownGraceMs: number;
+    metricsPort: number;
+    maxConcurrentActivities: number;
+  };
+  sandbox: {
+    url: string;
+    port: number;
+  };
+  environmentsFile: string;
+  environments: EnvironmentConfig[];
+}
+
+type Env = Record<string, string | undefined>;
+
+const root = path.resolve(__dirname, '..');
+
+function str(env: Env, name: string, fallback: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  return value;
+}
+
+function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const value = str(env, name, fallback);
+  try {
+    const parsed = new URL(value);
+    if (!/^https?:$/.test(parsed.protocol)) throw new Error('protocol');
+  } catch {
+    throw new ConfigError(name, `must be an http(s) URL, got "${value}"`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function list(env: Env, name: string, fallback: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+const ALPHA2 = /^[A-Z]{2}$/;
+
+/** Parses and checks the environments file (JSON: `{"environments": [...]}`). */
+export function parseEnvironments(text: string, source: string): EnvironmentConfig[] {
+  const where = `ENVIRONMENTS_FILE (${source})`;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(where, `is not valid JSON: ${(err as Error).message}`);
+  }
+  const items = (doc as { environments?: unknown })?.environments;
+  if (!Array.isArray(items) || items.length === 0) {
+    throw new ConfigError(where, 'must contain a non-empty "environments" array');
+  }
+  const seen = new Set<string>();
+  return items.map((item: Record<string, unknown>, i) => {
+    const at = `${where} environments[${i}]`;
+    const need = (key: string): string => {
+      const v = item[key];
+      if (typeof v !== 'string' || v === '') throw new ConfigError(at, `needs a non-empty string "${key}"`);
+      return v;
+    };
+    const name = need('name');
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) {
+      throw new ConfigError(at, `"name" must be lower-case letters, digits and dashes, got "${name}"`);
+    }
+    if (seen.has(name)) throw new ConfigError(at, `repeats the environment name "${name}"`);
+    seen.add(name);
+    const dataverseUrl = need('dataverseUrl').replace(/\/+$/, '');
+    try {
+      new URL(dataverseUrl);
+    } catch {
+      throw new ConfigError(at, `"dataverseUrl" is not a URL: "${dataverseUrl}"`);
+    }
+    const usageLocation = need('usageLocation');
+    if (!ALPHA2.test(usageLocation)) {
+      throw new ConfigError(at, `"usageLocation" must be an ISO 3166 alpha-2 code, got "${usageLocation}"`);
+    }
+    const domains = item.allowedUpnDomains;
+    if (!Array.isArray(domains) || domains.length === 0 || !domains.every((d) => typeof d === 'string')) {
+      throw new ConfigError(at, 'needs "allowedUpnDomains", a non-empty array of domain names');
+    }
+    const roles = item.defaultSecurityRoles ?? [];
+    if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) {
+      throw new ConfigError(at, '"defaultSecurityRoles" must be an array of role names');
+    }
+    const limit = item.nonInteractiveLimit ?? null;
+    if (limit !== null && (!Number.isInteger(limit) || (limit as number) < 0)) {
+      throw new ConfigError(at, '"nonInteractiveLimit" must be a whole number or null');
+    }
+    const bu = item.businessUnit ?? null;
+    if (bu !== null && typeof bu !== 'string') throw new ConfigError(at, '"businessUnit" must be a string or null');
+    return {
+      name,
+      dataverseUrl,
+      powerPlatformEnvironmentId:
+        typeof item.powerPlatformEnvironmentId === 'string' ? item.powerPlatformEnvironmentId : name,
+      licenseSku: need('licenseSku'),
+      usageLocation,
+      allowedUpnDomains: (domains as string[]).map((d) => d.toLowerCase()),
+      defaultSecurityRoles: roles as string[],
+      businessUnit: bu as string | null,
+      nonInteractiveLimit: limit as number | null,
+    };
+  });
+}
+
+/** The environments of the sandbox's seed, for a sandbox listening at `sandboxUrl`. */
+export function sandboxEnvironments(sandboxUrl: string): { environments: EnvironmentConfig[] } {
+  const base = sandboxUrl.replace(/\/+$/, '');
+  return {
+    environments: ['contoso-prod', 'contoso-test'].map((name) => ({
+      name,
+      dataverseUrl: `${base}/dataverse/${name}`,
+      powerPlatformEnvironmentId: name,
+      licenseSku: 'DYN365_ENTERPRISE_PLAN1',
+      usageLocation: 'US',
+      allowedUpnDomains: ['contoso.onmicrosoft.com'],
+      defaultSecurityRoles: [],
+      businessUnit: null,
+      nonInteractiveLimit: null,
+    })),
+  };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = path.resolve(root, str(env, 'DATA_DIR', '.data'));
+  const sandboxPort = int(env, 'SANDBOX_PORT', 4443, 0, 65535);
+  const sandboxUrl = url(env, 'SANDBOX_URL', `https://127.0.0.1:${sandboxPort}`);
+  const tenantId = str(env, 'AZURE_TENANT_ID', 'contoso.onmicrosoft.com');
+  const host = str(env, 'API_HOST', '127.0.0.1');
+  const port = int(env, 'API_PORT', 3000, 0, 65535);
+  const authorityHost = url(env, 'AZURE_AUTHORITY_HOST', sandboxUrl);
+
+  const environmentsFile = env.ENVIRONMENTS_FILE ? path.resolve(root, env.ENVIRONMENTS_FILE) : '';
+  let environments: EnvironmentConfig[];
+  if (environmentsFile) {
+    let text: string;
+    try {
+      text = readFileSync(environmentsFile, 'utf8');
+    } catch (err) {
+      throw new ConfigError('ENVIRONMENTS_FILE', `cannot be read: ${(err as Error).message}`);
+    }
+    environments = parseEnvironments(text, environmentsFile);
+  } else {
+    // No file: the sandbox's seeded environments at the sandbox's URL.
+    environments = sandboxEnvironments(sandboxUrl).environments;
+  }
+
+  const keyVaultUrl = env.KEYVAULT_URL ? url(env, 'KEYVAULT_URL', '') : null;
+
+  return {
+    dataDir,
+    logLevel: str(env, 'LOG_LEVEL', 'info'),
+    temporal: {
+      address: str(env, 'TEMPORAL_ADDRESS', '127.0.0.1:7233'),
+      namespace: str(env, 'TEMPORAL_NAMESPACE', 'default'),
+      taskQueue: str(env, 'TEMPORAL_TASK_QUEUE', 'noninteractive-users'),
+      connectTimeoutMs: int(env, 'TEMPORAL_CONNECT_TIMEOUT_MS', 5000, 100),
+    },
+    api: {
+      host,
+      port,
+      publicUrl: url(env, 'API_PUBLIC_URL', `http://${host}:${port}`),
+      openIdConfigUrl: url(
+        env,
+        'AUTH_OPENID_CONFIG_URL',
+        `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration`,
+      ),
+      audience: str(env, 'AUTH_AUDIENCE', 'api://noninteractive-users'),
+      rateLimitPerMinute: int(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 1),
+      corsOrigins: list(env, 'API_CORS_ORIGINS', ['http://127.0.0.1:8233', 'http://localhost:8233']),
+    },
+    microsoft: {
+      tenantId,
+      clientId: str(env, 'AZURE_CLIENT_ID', 'provisioner-client'),
+      clientSecret: str(env, 'AZURE_CLIENT_SECRET', 'provisioner-secret'),
+      authorityHost,
+      graphBaseUrl: url(env, 'GRAPH_BASE_URL', sandboxUrl),
+      powerPlatformBaseUrl: url(env, 'POWERPLATFORM_BASE_URL', sandboxUrl),
+      powerPlatformAudience: str(env, 'POWERPLATFORM_AUDIENCE', 'https://service.powerapps.com'),
+      keyVaultUrl,
+      keyVaultDisableChallengeResourceVerification: bool(
+        env,
+        'KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION',
+        false,
+      ),
+    },
+    worker: {
+      shutdownGraceMs: int(env, 'WORKER_SHUTDOWN_GRACE_MS', 10_000),
+      metricsPort: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
+      maxConcurrentActivities: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 100, 1),
+    },
+    sandbox: { url: sandboxUrl, port: sandboxPort },
+    environmentsFile,
+    environments,
+  };
+}
+
+/** Loads the configuration or exits with the message that names the bad variable. */
+export function loadConfigOrExit(env: Env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,134 @@
+// Shared types of the provisioning workflow: the step names and the status document are
+// contracts (ARCHITECTURE.md sections 1 and 5); the API, the worker and operators' scripts
+// all read them from here. Deterministic code only: no I/O, no Node built-ins.
+
+/** The eight steps, in the order they run and are listed in every status document. */
+export const STEP_NAMES = [
+  'reserve-capacity',
+  'create-entra-user',
+  'assign-license',
+  'await-dataverse-user',
+  'set-access-mode',
+  'assign-security-roles',
+  'remove-license',
+  'verify-access-mode',
+] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+export type StepStatus = 'pending' | 'running' | 'waiting' | 'completed' | 'failed' | 'skipped' | 'compensated';
+
+export type RequestStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export const TASK_QUEUE = 'noninteractive-users';
+export const WORKFLOW_TYPE = 'provisionNonInteractiveUser';
+export const STATUS_QUERY = 'status';
+
+/** Workflow id: one live request per UPN and environment (ARCHITECTURE.md section 4). */
+export function workflowIdFor(environment: string, userPrincipalName: string): string {
+  return `niu:${environment}:${userPrincipalName.toLowerCase()}`;
+}
+
+/** Stable failure types (ApplicationFailure.type), also the `error.type` of the status document. */
+export const FAILURE_TYPES = [
+  'upn-conflict',
+  'license-unavailable',
+  'invalid-usage-location',
+  'capacity-exhausted',
+  'permission-denied',
+  'sync-timeout',
+  'access-mode-reverted',
+  'not-found',
+  'invalid-request',
+  'unknown-environment',
+  'cancelled',
+  'internal',
+] as const;
+export type FailureType = (typeof FAILURE_TYPES)[number];
+
+/**
+ * Workflow input. The API resolves every default from the environment's configuration
+ * before starting, so the history records exactly what was asked for.
+ */
+export interface ProvisionInput {
+  environment: string;
+  userPrincipalName: string;
+  displayName: string;
+  usageLocation: string;
+  licenseSku: string;
+  securityRoles: string[];
+  businessUnit?: string;
+  /** When the request was accepted (ISO 8601), shown as createdAt. */
+  requestedAt?: string;
+  /** Tuning, mostly for tests; defaults in workflows/timing.ts. */
+  timing?: Partial<ProvisionTiming>;
+}
+
+export interface ProvisionTiming {
+  /** Overall limit of the await-dataverse-user wait (default 24 h), then `sync-timeout`. */
+  syncTimeoutMs: number;
+  /** First and maximum interval between systemuser look-ups while waiting. */
+  syncPollInitialMs: number;
+  syncPollMaxMs: number;
+  /** How long to keep forcing the sync with addUser (Microsoft's provider: 9 minutes). */
+  forceSyncWindowMs: number;
+  forceSyncIntervalMs: number;
+  /** Settle interval before the access mode is re-read in verify-access-mode. */
+  verifySettleMs: number;
+  /** How many times verify-access-mode may set the mode again after a revert. */
+  verifyMaxReapply: number;
+}
+
+export interface ProvisionResult {
+  entraObjectId: string;
+  systemUserId: string;
+  accessMode: 'non-interactive';
+  /** Key Vault secret id holding the generated password, when a vault is configured. */
+  passwordSecretId?: string | null;
+}
+
+export interface StepState {
+  name: StepName;
+  status: StepStatus;
+  attempts: number;
+  startedAt: string | null;
+  completedAt: string | null;
+  error: { type: string; message: string } | null;
+  /** Human-readable detail of what the step is doing or waiting for. */
+  detail?: string | null;
+}
+
+export interface StatusDocument {
+  id: string;
+  environment: string;
+  userPrincipalName: string;
+  status: RequestStatus;
+  currentStep: StepName | null;
+  steps: StepState[];
+  result: ProvisionResult | null;
+  error: { type: string; message: string } | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+// Per-environment capacity (step reserve-capacity). One long-lived entity workflow per
+// environment serializes reservations; the API reads in-flight reservations with its query
+// and the live Dataverse figures through the short `readEnvironmentCapacity` workflow (the
+// API never calls Microsoft itself).
+export const CAPACITY_WORKFLOW_TYPE = 'environmentCapacity';
+export const CAPACITY_QUERY = 'reservations';
+export const READ_CAPACITY_WORKFLOW_TYPE = 'readEnvironmentCapacity';
+export function capacityWorkflowId(environment: string): string {
+  return `niu-capacity:${environment}`;
+}
+
+export interface CapacityReservations {
+  /** Requests holding a slot that have not yet set access mode 4. */
+  reserved: number;
+  holders: string[];
+}
+
+/** Result of readEnvironmentCapacity: live figures from RetrieveOrganizationResources(). */
+export interface EnvironmentCapacity {
+  limit: number;
+  used: number;
+}
