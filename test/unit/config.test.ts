@@ -1,0 +1,79 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, parseEnvironments, sandboxEnvironments } from '../../worker/config';
+
+describe('loadConfig', () => {
+  test('with nothing set, everything points at the sandbox on its default port', () => {
+    const config = loadConfig({});
+    expect(config.sandbox.url).toBe('https://127.0.0.1:4443');
+    expect(config.microsoft.authorityHost).toBe('https://127.0.0.1:4443');
+    expect(config.microsoft.graphBaseUrl).toBe('https://127.0.0.1:4443');
+    expect(config.temporal.address).toBe('127.0.0.1:7233');
+    expect(config.temporal.taskQueue).toBe('noninteractive-users');
+    expect(config.api.port).toBe(3000);
+    expect(config.api.openIdConfigUrl).toBe(
+      'https://127.0.0.1:4443/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration',
+    );
+    expect(config.environments.map((e) => e.name)).toEqual(['contoso-prod', 'contoso-test']);
+    expect(config.environments[0]?.dataverseUrl).toBe('https://127.0.0.1:4443/dataverse/contoso-prod');
+  });
+
+  test('SANDBOX_URL moves every Microsoft endpoint with it', () => {
+    const config = loadConfig({ SANDBOX_URL: 'https://127.0.0.1:5555/' });
+    expect(config.microsoft.powerPlatformBaseUrl).toBe('https://127.0.0.1:5555');
+    expect(config.environments[1]?.dataverseUrl).toBe('https://127.0.0.1:5555/dataverse/contoso-test');
+  });
+
+  test.each([
+    ['API_PORT', 'abc', /API_PORT must be a whole number/],
+    ['API_PORT', '70000', /API_PORT must be between 0 and 65535/],
+    ['GRAPH_BASE_URL', 'not a url', /GRAPH_BASE_URL must be an http\(s\) URL/],
+    ['KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION', 'maybe', /must be true or false/],
+    ['ENVIRONMENTS_FILE', '/nonexistent/environments.json', /ENVIRONMENTS_FILE cannot be read/],
+  ])('a bad %s (%s) is refused with a message naming it', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  test('reads environments from ENVIRONMENTS_FILE', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'niu-config-'));
+    const file = path.join(dir, 'environments.json');
+    const doc = sandboxEnvironments('https://example.test');
+    doc.environments[0]!.nonInteractiveLimit = 7;
+    writeFileSync(file, JSON.stringify(doc));
+    const config = loadConfig({ ENVIRONMENTS_FILE: file });
+    expect(config.environments[0]).toMatchObject({ name: 'contoso-prod', nonInteractiveLimit: 7 });
+  });
+});
+
+describe('parseEnvironments', () => {
+  const valid = () =>
+    sandboxEnvironments('https://example.test').environments[0]! as unknown as Record<string, unknown>;
+
+  test.each([
+    ['not JSON', '{', /is not valid JSON/],
+    ['no environments', '{"environments": []}', /non-empty "environments" array/],
+    [
+      'bad usage location',
+      JSON.stringify({ environments: [{ ...valid(), usageLocation: 'usa' }] }),
+      /ISO 3166 alpha-2/,
+    ],
+    ['no domains', JSON.stringify({ environments: [{ ...valid(), allowedUpnDomains: [] }] }), /allowedUpnDomains/],
+    ['bad name', JSON.stringify({ environments: [{ ...valid(), name: 'Contoso Prod' }] }), /"name" must be lower-case/],
+    ['duplicate', JSON.stringify({ environments: [valid(), valid()] }), /repeats the environment name/],
+    ['bad limit', JSON.stringify({ environments: [{ ...valid(), nonInteractiveLimit: -1 }] }), /nonInteractiveLimit/],
+  ])('%s is refused', (_label, text, message) => {
+    expect(() => parseEnvironments(text, 'test.json')).toThrow(message);
+  });
+
+  test('lower-cases domains and defaults the Power Platform environment id to the alias', () => {
+    const { powerPlatformEnvironmentId: _omit, ...rest } = valid();
+    const [env] = parseEnvironments(
+      JSON.stringify({ environments: [{ ...rest, allowedUpnDomains: ['Contoso.OnMicrosoft.com'] }] }),
+      'test.json',
+    );
+    expect(env?.allowedUpnDomains).toEqual(['contoso.onmicrosoft.com']);
+    expect(env?.powerPlatformEnvironmentId).toBe('contoso-prod');
+  });
+});
