@@ -42,7 +42,12 @@ function files(dir: string) {
 async function readValid(dir: string): Promise<SandboxCertificates | null> {
   const f = files(dir);
   try {
-    const [ca, caKey, cert, key] = await Promise.all([f.ca, f.caKey, f.cert, f.key].map((p) => readFile(p, 'utf8')));
+    const [ca, caKey, cert, key] = await Promise.all([
+      readFile(f.ca, 'utf8'),
+      readFile(f.caKey, 'utf8'),
+      readFile(f.cert, 'utf8'),
+      readFile(f.key, 'utf8'),
+    ]);
     const caCert = new X509Certificate(ca);
     const serverCert = new X509Certificate(cert);
     const soon = Date.now() + MIN_REMAINING_MS;
@@ -68,10 +73,10 @@ function pkcs8Pem(der: ArrayBuffer): string {
 }
 
 async function generate(dir: string): Promise<void> {
-  const crypto = webcrypto as unknown as Crypto;
-  x509.cryptoProvider.set(crypto);
+  const crypto = webcrypto;
+  x509.cryptoProvider.set(crypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const now = new Date(Date.now() - 60_000); // tolerate small clock skew between processes
-  const caKeys = (await crypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const caKeys = (await crypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const caCert = await x509.X509CertificateGenerator.createSelfSigned({
     name: 'CN=noninteractive-users sandbox CA, O=Sandbox',
     keys: caKeys,
@@ -85,7 +90,7 @@ async function generate(dir: string): Promise<void> {
     ],
   });
 
-  const serverKeys = (await crypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const serverKeys = (await crypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const serverCert = await x509.X509CertificateGenerator.create({
     subject: 'CN=localhost, O=Sandbox',
     issuer: caCert.subject,
