@@ -1,0 +1,149 @@
+// The dev stack behind `npm start`: the Temporal dev server (SQLite in .data, Web UI on :8233,
+// search attributes registered), the sandbox, the worker and the API, wired together with no
+// configuration and with prefixed logs. Ctrl-C (or SIGTERM) stops every child: each runs in its
+// own process group, which is signalled as a whole, so no grandchild is left behind.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { ensureCertificates } from '../sandbox/ca';
+import { loadConfigOrExit } from '../worker/config';
+import { waitForPort } from './ports';
+import { startDevServer, type DevServer } from './temporal-server';
+
+const root = path.resolve(__dirname, '..');
+const colors = { temporal: 35, sandbox: 36, worker: 33, api: 32, stack: 1 } as const;
+type Name = keyof typeof colors;
+const useColor = process.stdout.isTTY;
+
+function print(name: Name, line: string): void {
+  const tag = `[${name}]`.padEnd(10);
+  process.stdout.write(`${useColor ? `\x1b[${colors[name]}m${tag}\x1b[0m` : tag}${line}\n`);
+}
+
+function pipeLines(name: Name, stream: NodeJS.ReadableStream | null): void {
+  if (!stream) return;
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) print(name, line);
+  });
+}
+
+const children: { name: Name; child: ChildProcess }[] = [];
+let temporal: DevServer | undefined;
+let stopping = false;
+
+function startNode(name: Name, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+    cwd: root,
+    env,
+    detached: true, // own process group, killed as a whole
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  pipeLines(name, child.stdout);
+  pipeLines(name, child.stderr);
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      print('stack', `${name} exited (${signal ?? code}); stopping the stack`);
+      void shutdown(1);
+    }
+  });
+  children.push({ name, child });
+  return child;
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  print('stack', 'stopping...');
+  // API first (finishes in-flight requests), then the worker (drains), then the rest.
+  for (const name of ['api', 'worker', 'sandbox'] as const) {
+    const entry = children.find((c) => c.name === name);
+    if (!entry) continue;
+    const exited = new Promise<void>((resolve) =>
+      entry.child.exitCode !== null || entry.child.signalCode !== null ? resolve() : entry.child.once('exit', () => resolve()),
+    );
+    signalGroup(entry.child, 'SIGTERM');
+    const timer = setTimeout(() => signalGroup(entry.child, 'SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  await temporal?.stop();
+  print('stack', 'stopped');
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+
+  const config = loadConfigOrExit();
+  const certDir = path.join(config.dataDir, 'sandbox');
+  const { caFile } = await ensureCertificates(certDir);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_EXTRA_CA_CERTS: caFile,
+    DATA_DIR: config.dataDir,
+    // The sandbox's vault answers at its own origin; Key Vault's client must be told to accept it.
+    KEYVAULT_URL: process.env.KEYVAULT_URL ?? config.sandbox.url,
+    KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: process.env.KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION ?? 'true',
+  };
+
+  const [host, port] = config.temporal.address.split(':');
+  if (host !== '127.0.0.1' && host !== 'localhost') {
+    throw new Error(`npm start runs its own Temporal dev server; TEMPORAL_ADDRESS must be on loopback, got ${config.temporal.address}`);
+  }
+  print('stack', `starting Temporal dev server on ${config.temporal.address} (data: ${path.join(config.dataDir, 'temporal.db')})`);
+  temporal = await startDevServer({
+    port: Number(port),
+    uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+    dbFile: path.join(config.dataDir, 'temporal.db'),
+    namespace: config.temporal.namespace,
+    onLog: (line) => print('temporal', line),
+  });
+  temporal.process.once('exit', (code) => {
+    if (!stopping) {
+      print('stack', `temporal exited (${code}); stopping the stack`);
+      void shutdown(1);
+    }
+  });
+
+  startNode('sandbox', 'sandbox/main.ts', env);
+  await waitForPort(config.sandbox.port, '127.0.0.1', 60_000);
+  startNode('worker', 'worker/main.ts', env);
+  startNode('api', 'api/main.ts', env);
+  await waitForPort(config.api.port, config.api.host, 60_000);
+
+  const api = config.api.publicUrl;
+  print(
+    'stack',
+    [
+      'ready:',
+      `  API            ${api}/v1   (OpenAPI ${api}/openapi.json, docs ${api}/docs)`,
+      `  Temporal UI    ${temporal.uiUrl}`,
+      `  Temporal gRPC  ${temporal.address}   (.tools/bin/temporal workflow list --address ${temporal.address})`,
+      `  Sandbox        ${config.sandbox.url}   (state: ${config.sandbox.url}/_sandbox/state, CA: ${caFile})`,
+      '  Token          curl -s --cacert ' +
+        `${caFile} ${config.sandbox.url}/${config.microsoft.tenantId}/oauth2/v2.0/token ` +
+        '-d grant_type=client_credentials -d client_id=operator-client -d client_secret=operator-secret ' +
+        "-d scope=api://noninteractive-users/.default | jq -r .access_token",
+      '  Try it         npm run request -- create --environment contoso-prod --upn svc-erp@contoso.onmicrosoft.com --display-name "ERP integration"',
+      'Ctrl-C stops everything.',
+    ].join('\n'),
+  );
+}
+
+main().catch((err: unknown) => {
+  print('stack', `failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  void shutdown(1);
+});
