@@ -5,7 +5,10 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }] },
+  transform: { '^.+\\.m?(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }] },
+  // jose 6 and typebox 1 ship ES modules only; jest's CommonJS runtime needs them compiled
+  // (the alternative, --experimental-vm-modules, would change how every test runs).
+  transformIgnorePatterns: ['/node_modules/(?!(jose|typebox)/)'],
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   testTimeout: 120_000,
