@@ -5,6 +5,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+# Node 24 and the tools from node_modules first, also when run outside npm.
+export PATH="$root/node_modules/.bin:$PATH"
 bash scripts/temporal-cli.sh
 ca_file="$(tsx scripts/ensure-ca.ts)"
 export NODE_EXTRA_CA_CERTS="$ca_file"
