@@ -80,6 +80,8 @@ export interface Config {
   };
   sandbox: {
     url: string;
+    /** Interface the sandbox listens on (0.0.0.0 in a container). */
+    host: string;
     port: number;
   };
   environmentsFile: string;
@@ -287,7 +289,7 @@ export function loadConfig(env: Env = process.env): Config {
       metricsPort: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
       maxConcurrentActivities: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 100, 1),
     },
-    sandbox: { url: sandboxUrl, port: sandboxPort },
+    sandbox: { url: sandboxUrl, host: str(env, 'SANDBOX_HOST', '127.0.0.1'), port: sandboxPort },
     environmentsFile,
     environments,
   };

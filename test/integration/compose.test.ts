@@ -1,0 +1,158 @@
+// No Docker engine runs here, so the deployment files are checked statically: docker-compose.yml
+// is loaded by compose-go (the loader of `docker compose` v2, so schema errors are Docker's own),
+// then checked against the configuration module, package.json and the Dockerfile.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pkg from '../../package.json';
+import { loadConfig } from '../../worker/config';
+
+const root = path.resolve(__dirname, '../..');
+const checker = path.join(root, '.tools/bin/compose-check');
+
+interface ComposeService {
+  image?: string;
+  command?: string[] | null;
+  entrypoint?: string[] | null;
+  environment?: Record<string, string | null>;
+  ports?: { target: number; published?: string }[];
+  volumes?: { type: string; source?: string; target: string }[];
+  profiles?: string[];
+  healthcheck?: unknown;
+  user?: string;
+}
+interface ComposeProject {
+  name: string;
+  services: Record<string, ComposeService>;
+}
+
+function load(file: string): { status: number | null; stdout: string; stderr: string } {
+  // A clean environment: the file's own defaults are what is checked.
+  const result = spawnSync(checker, [file], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Every variable the configuration module reads, found by letting it read a recording env. */
+function configVariables(): Set<string> {
+  const seen = new Set<string>();
+  const env = new Proxy({} as Record<string, string | undefined>, {
+    get(_target, key) {
+      if (typeof key === 'string') seen.add(key);
+      return undefined;
+    },
+  });
+  loadConfig(env);
+  return seen;
+}
+
+let project: ComposeProject;
+
+beforeAll(() => {
+  if (!existsSync(checker)) {
+    execFileSync('go', ['build', '-o', checker, '.'], {
+      cwd: path.join(root, 'scripts/compose-check'),
+      stdio: 'inherit',
+    });
+  }
+  const result = load(path.join(root, 'docker-compose.yml'));
+  if (result.status !== 0) throw new Error(`docker-compose.yml does not load: ${result.stderr}`);
+  project = JSON.parse(result.stdout) as ComposeProject;
+}, 300_000);
+
+test('the checker rejects a file that breaks the Compose Specification', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'niu-compose-'));
+  const file = path.join(dir, 'docker-compose.yml');
+  writeFileSync(file, 'services:\n  api:\n    image: x:1\n    ports: 3000\n    restart: sometimes\n');
+  const result = load(file);
+  expect(result.status).not.toBe(0);
+  expect(result.stderr).toMatch(/ports|restart/);
+});
+
+test('the stack has Temporal on PostgreSQL, schema via admin-tools, the UI, worker, API and an optional sandbox', () => {
+  const services = project.services;
+  expect(Object.keys(services).sort()).toEqual(
+    ['api', 'postgresql', 'sandbox', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui', 'worker'].sort(),
+  );
+  expect(services['temporal-schema']?.image).toMatch(/^temporalio\/admin-tools:/);
+  expect(services.temporal?.image).toMatch(/^temporalio\/server:/);
+  expect(services['temporal-ui']?.image).toMatch(/^temporalio\/ui:/);
+  expect(services.temporal?.environment?.DB).toBe('postgres12');
+  expect(Object.values(services).some((s) => /auto-setup/.test(s.image ?? ''))).toBe(false);
+  expect(services.sandbox?.profiles).toEqual(['sandbox']);
+  expect(services.worker?.profiles ?? []).toEqual([]);
+});
+
+test('every image is pinned to a version', () => {
+  for (const [name, service] of Object.entries(project.services)) {
+    const image = service.image ?? '';
+    const tag = image.includes('@sha256:') ? 'digest' : (image.split(':')[1] ?? '');
+    expect({ name, image, pinned: /^\d+(\.\d+)*([.-][\w.-]+)?$|^digest$/.test(tag) }).toEqual({
+      name,
+      image,
+      pinned: true,
+    });
+  }
+});
+
+test("every service's scripts and npm commands exist", () => {
+  for (const [name, service] of Object.entries(project.services)) {
+    const command = service.command ?? [];
+    if (command[0] === 'npm') {
+      expect(command[1]).toBe('run');
+      const script = (pkg.scripts as Record<string, string>)[command[2] ?? ''];
+      expect({ name, script: script ?? null }).not.toEqual({ name, script: null });
+      const entry = script?.match(/(\S+\.ts)/)?.[1];
+      expect({ name, entry, exists: !!entry && existsSync(path.join(root, entry)) }).toEqual({
+        name,
+        entry,
+        exists: true,
+      });
+    }
+    for (const part of command) {
+      if (part.startsWith('/scripts/')) {
+        const mount = service.volumes?.find((v) => v.target === '/scripts');
+        expect(mount?.source).toBeDefined();
+        expect(existsSync(path.join(mount!.source!, part.slice('/scripts/'.length)))).toBe(true);
+      }
+    }
+  }
+});
+
+test('service variables are the configuration module’s, and ports match them', () => {
+  const known = configVariables();
+  // Variables read by Node itself or by images other than ours.
+  const foreign = new Set(['NODE_EXTRA_CA_CERTS', 'NODE_ENV']);
+  for (const name of ['worker', 'api', 'sandbox'] as const) {
+    const env = project.services[name]?.environment ?? {};
+    for (const key of Object.keys(env)) {
+      expect({ service: name, variable: key, known: known.has(key) || foreign.has(key) }).toEqual({
+        service: name,
+        variable: key,
+        known: true,
+      });
+    }
+    // The values must pass the configuration module's own validation.
+    expect(() => loadConfig(env as Record<string, string>)).not.toThrow();
+  }
+  const api = project.services.api!;
+  const apiPort = Number(api.environment?.API_PORT);
+  expect(api.ports?.map((p) => p.target)).toContain(apiPort);
+  const worker = project.services.worker!;
+  expect(worker.ports?.map((p) => p.target)).toContain(Number(worker.environment?.WORKER_METRICS_PORT));
+  const sandbox = project.services.sandbox!;
+  expect(sandbox.ports?.map((p) => p.target)).toContain(Number(sandbox.environment?.SANDBOX_PORT));
+  // The worker and API reach Temporal by its service name and port.
+  const temporalPort = project.services.temporal?.ports?.[0]?.target;
+  expect(worker.environment?.TEMPORAL_ADDRESS).toBe(`temporal:${temporalPort}`);
+});
+
+test('the Dockerfile runs Node 24 (pinned), as non-root, with production dependencies and a health check', () => {
+  const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+  expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24\.\d+\.\d+-[\w-]+$/m);
+  expect(dockerfile).toMatch(/^USER node$/m);
+  expect(dockerfile).toMatch(/npm ci --omit=dev/);
+  expect(dockerfile).toMatch(/^HEALTHCHECK /m);
+  const nvmrc = readFileSync(path.join(root, '.nvmrc'), 'utf8').trim();
+  expect(nvmrc).toBe('24');
+});
