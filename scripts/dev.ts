@@ -71,7 +71,9 @@ async function shutdown(code: number): Promise<void> {
     const entry = children.find((c) => c.name === name);
     if (!entry) continue;
     const exited = new Promise<void>((resolve) =>
-      entry.child.exitCode !== null || entry.child.signalCode !== null ? resolve() : entry.child.once('exit', () => resolve()),
+      entry.child.exitCode !== null || entry.child.signalCode !== null
+        ? resolve()
+        : entry.child.once('exit', () => resolve()),
     );
     signalGroup(entry.child, 'SIGTERM');
     const timer = setTimeout(() => signalGroup(entry.child, 'SIGKILL'), 15_000);
@@ -96,14 +98,20 @@ async function main(): Promise<void> {
     DATA_DIR: config.dataDir,
     // The sandbox's vault answers at its own origin; Key Vault's client must be told to accept it.
     KEYVAULT_URL: process.env.KEYVAULT_URL ?? config.sandbox.url,
-    KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: process.env.KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION ?? 'true',
+    KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION:
+      process.env.KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION ?? 'true',
   };
 
   const [host, port] = config.temporal.address.split(':');
   if (host !== '127.0.0.1' && host !== 'localhost') {
-    throw new Error(`npm start runs its own Temporal dev server; TEMPORAL_ADDRESS must be on loopback, got ${config.temporal.address}`);
+    throw new Error(
+      `npm start runs its own Temporal dev server; TEMPORAL_ADDRESS must be on loopback, got ${config.temporal.address}`,
+    );
   }
-  print('stack', `starting Temporal dev server on ${config.temporal.address} (data: ${path.join(config.dataDir, 'temporal.db')})`);
+  print(
+    'stack',
+    `starting Temporal dev server on ${config.temporal.address} (data: ${path.join(config.dataDir, 'temporal.db')})`,
+  );
   temporal = await startDevServer({
     port: Number(port),
     uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
@@ -136,7 +144,7 @@ async function main(): Promise<void> {
       '  Token          curl -s --cacert ' +
         `${caFile} ${config.sandbox.url}/${config.microsoft.tenantId}/oauth2/v2.0/token ` +
         '-d grant_type=client_credentials -d client_id=operator-client -d client_secret=operator-secret ' +
-        "-d scope=api://noninteractive-users/.default | jq -r .access_token",
+        '-d scope=api://noninteractive-users/.default | jq -r .access_token',
       '  Try it         npm run request -- create --environment contoso-prod --upn svc-erp@contoso.onmicrosoft.com --display-name "ERP integration"',
       'Ctrl-C stops everything.',
     ].join('\n'),
