@@ -1,2 +1,5 @@
 // Entry point of the workflow bundle: every workflow the worker runs is exported here.
-export {};
+export { provisionNonInteractiveUser } from './provision';
+export { environmentCapacity } from './capacity';
+export { upnLock } from './upn-lock';
+export { readEnvironmentCapacity } from './read-capacity';

@@ -132,3 +132,35 @@ export interface EnvironmentCapacity {
   limit: number;
   used: number;
 }
+
+/** Answer of the capacity entity's `reserve` update. */
+export interface CapacityDecision {
+  granted: boolean;
+  limit: number;
+  /** Non-interactive users in Dataverse when the decision was taken. */
+  used: number;
+  /** Slots held by other in-flight requests when the decision was taken. */
+  reserved: number;
+}
+
+// Per-UPN serialization: one lock entity per account (lower-case UPN). Requests for the same
+// account in different environments run one after the other, so one never removes the license
+// (or deletes the account) while another still needs it.
+export const UPN_LOCK_WORKFLOW_TYPE = 'upnLock';
+export function upnLockWorkflowId(userPrincipalName: string): string {
+  return `niu-upn:${userPrincipalName.toLowerCase()}`;
+}
+
+/** A provisioning run, as the lock entity knows it. */
+export interface LockHolder {
+  workflowId: string;
+  runId: string;
+}
+
+/** Answer of the lock entity's `acquire` update: granted now, or queued (signalled `upnLockGranted` later). */
+export interface LockDecision {
+  granted: boolean;
+  /** Place in the queue when not granted (1 = next). */
+  position: number;
+  holder: LockHolder | null;
+}

@@ -1,0 +1,38 @@
+// The worker's identity towards Microsoft: one ClientSecretCredential (the app registration of
+// ARCHITECTURE.md section 7), pointed at the configured authority. `disableInstanceDiscovery`
+// because the sandbox (or a sovereign cloud) is not in Entra's public instance list.
+import { ClientSecretCredential, type AccessToken } from '@azure/identity';
+import type { Config } from '../worker/config';
+import { failure } from './errors';
+
+export interface TokenSource {
+  credential: ClientSecretCredential;
+  /** An access token for `resource` (`<resource>/.default`), failures mapped to ApplicationFailures. */
+  token(resource: string): Promise<string>;
+}
+
+export function createTokenSource(config: Config): TokenSource {
+  const { tenantId, clientId, clientSecret, authorityHost } = config.microsoft;
+  const credential = new ClientSecretCredential(tenantId, clientId, clientSecret, {
+    authorityHost,
+    disableInstanceDiscovery: true,
+  });
+  return {
+    credential,
+    async token(resource: string): Promise<string> {
+      let result: AccessToken | null;
+      try {
+        result = await credential.getToken(`${resource.replace(/\/+$/, '')}/.default`);
+      } catch (err) {
+        const e = err as { name?: string; statusCode?: number; message?: string };
+        // A refused client (wrong secret, unknown client) will not get better by retrying.
+        if (e.name === 'AuthenticationError' && (e.statusCode === 400 || e.statusCode === 401)) {
+          throw failure('permission-denied', `token request for ${resource} refused: ${e.message ?? ''}`);
+        }
+        throw err; // network, 5xx, 429 of the token endpoint: Temporal retries the activity
+      }
+      if (!result) throw failure('permission-denied', `no token for ${resource}`, true);
+      return result.token;
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// Activities that talk to the service's own entity workflows (per-environment capacity, per-UPN
+// lock). A workflow cannot start another, independent workflow and talk to it synchronously, so
+// these activities do it with the Temporal client: update-with-start creates the entity if it
+// is not running and returns the entity's answer in one call. The update id is derived from the
+// request, so a retried activity gets the same answer instead of a second reservation.
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { activityInfo } from '@temporalio/activity';
+import type { Config } from '../worker/config';
+import {
+  capacityWorkflowId,
+  CAPACITY_WORKFLOW_TYPE,
+  UPN_LOCK_WORKFLOW_TYPE,
+  upnLockWorkflowId,
+  type CapacityDecision,
+  type LockDecision,
+} from '../workflows/types';
+
+export function entityActivities(config: Config, client: () => Promise<Client>) {
+  return {
+    /** Asks the environment's capacity entity for one slot; it answers granted or not, never waits. */
+    async reserveCapacity(input: {
+      environment: string;
+      requestId: string;
+      userPrincipalName: string;
+    }): Promise<CapacityDecision> {
+      const c = await client();
+      return c.workflow.executeUpdateWithStart('reserve', {
+        args: [{ requestId: input.requestId, userPrincipalName: input.userPrincipalName }],
+        updateId: `reserve:${input.requestId}:${activityInfo().workflowExecution?.runId ?? '-'}`,
+        startWorkflowOperation: new WithStartWorkflowOperation(CAPACITY_WORKFLOW_TYPE, {
+          workflowId: capacityWorkflowId(input.environment),
+          taskQueue: config.temporal.taskQueue,
+          args: [{ environment: input.environment }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          staticSummary: `Non-interactive user capacity of ${input.environment}`,
+        }),
+      }) as Promise<CapacityDecision>;
+    },
+
+    /** Asks the UPN's lock entity for the lock; when it is held, the entity queues the caller and signals it later. */
+    async acquireUpnLock(input: {
+      userPrincipalName: string;
+      workflowId: string;
+      runId: string;
+    }): Promise<LockDecision> {
+      const c = await client();
+      const upn = input.userPrincipalName.toLowerCase();
+      return c.workflow.executeUpdateWithStart('acquire', {
+        args: [{ workflowId: input.workflowId, runId: input.runId }],
+        updateId: `acquire:${input.runId}`,
+        startWorkflowOperation: new WithStartWorkflowOperation(UPN_LOCK_WORKFLOW_TYPE, {
+          workflowId: upnLockWorkflowId(upn),
+          taskQueue: config.temporal.taskQueue,
+          args: [{ userPrincipalName: upn }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          staticSummary: `Serializes provisioning of ${upn} across environments`,
+        }),
+      }) as Promise<LockDecision>;
+    },
+  };
+}
+
+export type EntityActivities = ReturnType<typeof entityActivities>;

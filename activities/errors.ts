@@ -1,0 +1,119 @@
+// One place that turns HTTP answers from Microsoft (or the sandbox) into Temporal failures.
+//
+// Who retries: Temporal, and only Temporal. The Graph client's RetryHandler is left out of the
+// middleware chain (activities/graph.ts), Dataverse and the admin API go through a plain fetch
+// layer without retries, and @azure/identity's own token retries stay (they only cover the token
+// endpoint). So a throttled call fails the activity attempt at once, and the activity's retry
+// policy decides when to try again: `Retry-After` becomes the failure's `nextRetryDelay`, which
+// the server uses instead of the policy's back-off for that one retry. Every attempt shows up in
+// the workflow history and the request log, nothing is multiplied invisibly.
+import { ApplicationFailure } from '@temporalio/common';
+import type { FailureType } from '../workflows/types';
+
+export type Service = 'graph' | 'dataverse' | 'powerplatform' | 'keyvault' | 'entra';
+
+/** What we know of an HTTP answer that was not a success. */
+export interface HttpProblem {
+  service: Service;
+  status: number;
+  /** Service error code (Graph `error.code`, details code, Dataverse `error.code`). */
+  code?: string | null;
+  message: string;
+  /** Raw Retry-After header (seconds or an HTTP date). */
+  retryAfter?: string | null;
+  /** All codes found in the body (Graph puts ObjectConflict in `details`). */
+  detailCodes?: string[];
+}
+
+/** Failure types that retrying can never fix; listed in the workflow's retry policies too. */
+export const NON_RETRYABLE_TYPES: string[] = [
+  'upn-conflict',
+  'license-unavailable',
+  'invalid-usage-location',
+  'capacity-exhausted',
+  'permission-denied',
+  'invalid-request',
+  'unknown-environment',
+  'sku-not-found',
+  'role-not-found',
+  'business-unit-not-found',
+];
+
+/** Parses Retry-After (delta seconds or HTTP date) into milliseconds, capped at 10 minutes. */
+export function retryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) ms = Number(trimmed) * 1000;
+  else {
+    const at = Date.parse(trimmed);
+    if (Number.isNaN(at)) return undefined;
+    ms = at - now;
+  }
+  return Math.min(Math.max(ms, 0), 10 * 60_000);
+}
+
+/** Decides the stable failure type of an HTTP answer. */
+export function classify(p: HttpProblem): { type: FailureType | string; retryable: boolean } {
+  const text = `${p.code ?? ''} ${(p.detailCodes ?? []).join(' ')} ${p.message}`;
+  if (p.status === 429) return { type: 'throttled', retryable: true };
+  if (p.status === 408 || p.status >= 500) return { type: 'service-unavailable', retryable: true };
+  if (/ObjectConflict|same value for property userPrincipalName/i.test(text)) {
+    return { type: 'upn-conflict', retryable: false };
+  }
+  if (/usage ?location/i.test(text)) return { type: 'invalid-usage-location', retryable: false };
+  if (/does not have any available licenses|no (free|available) (seats|licenses)/i.test(text)) {
+    return { type: 'license-unavailable', retryable: false };
+  }
+  if (/maximum number of non-interactive users/i.test(text)) return { type: 'capacity-exhausted', retryable: false };
+  if (p.status === 401 || p.status === 403) return { type: 'permission-denied', retryable: false };
+  // A newly created object can be briefly invisible to the next call (replication): retry.
+  if (p.status === 404) return { type: 'not-found', retryable: true };
+  if (p.status === 409 || p.status === 412) return { type: 'conflict', retryable: true };
+  return { type: 'invalid-request', retryable: false };
+}
+
+/** Builds the ApplicationFailure for an HTTP answer (thrown from activities). */
+export function httpFailure(p: HttpProblem): ApplicationFailure {
+  const { type, retryable } = classify(p);
+  const delay = retryable ? retryAfterMs(p.retryAfter) : undefined;
+  return ApplicationFailure.create({
+    type,
+    message: `${p.service} ${p.status}${p.code ? ` ${p.code}` : ''}: ${p.message}`,
+    nonRetryable: !retryable,
+    details: [{ service: p.service, status: p.status, code: p.code ?? null }],
+    ...(delay !== undefined ? { nextRetryDelay: delay } : {}),
+  });
+}
+
+/** A failure the activity decided on itself (not from an HTTP answer). */
+export function failure(type: FailureType | string, message: string, retryable = false): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: !retryable });
+}
+
+/** Reads the HTTP status, code and Retry-After out of an error thrown by the Graph client. */
+export function fromGraphError(err: unknown): ApplicationFailure | undefined {
+  const e = err as {
+    statusCode?: number;
+    code?: string | null;
+    message?: string;
+    headers?: { get(name: string): string | null };
+    body?: unknown;
+  };
+  if (typeof e?.statusCode !== 'number' || e.statusCode <= 0) return undefined;
+  let body: { error?: { code?: string; message?: string; details?: { code?: string }[] } } | undefined;
+  try {
+    body = typeof e.body === 'string' ? JSON.parse(e.body) : (e.body as typeof body);
+  } catch {
+    body = undefined;
+  }
+  const detailCodes = (body?.error?.details ?? []).map((d) => d.code ?? '').filter(Boolean);
+  return httpFailure({
+    service: 'graph',
+    status: e.statusCode,
+    code: e.code ?? body?.error?.code ?? null,
+    message: e.message || body?.error?.message || 'request failed',
+    retryAfter: e.headers?.get?.('retry-after') ?? null,
+    detailCodes,
+  });
+}

@@ -1,0 +1,35 @@
+// All activities of the worker, built from the configuration. Clients (credential, Graph,
+// Temporal) are created once per worker and shared by every activity call.
+import { Client, Connection } from '@temporalio/client';
+import type { Config } from '../worker/config';
+import { createTokenSource } from './credential';
+import { createGraphClient, graphActivities } from './graph';
+import { dataverseActivities } from './dataverse';
+import { powerPlatformActivities } from './powerplatform';
+import { createPasswordStore } from './keyvault';
+import { entityActivities } from './entities';
+
+export interface ActivityDeps {
+  /** Temporal client for the entity activities; connected lazily from config.temporal when absent. */
+  client?: Client;
+}
+
+export function createActivities(config: Config, deps: ActivityDeps = {}) {
+  const tokens = createTokenSource(config);
+  const graph = createGraphClient(config, tokens);
+  let client: Promise<Client> | undefined = deps.client ? Promise.resolve(deps.client) : undefined;
+  const getClient = (): Promise<Client> => {
+    client ??= Connection.connect({ address: config.temporal.address }).then(
+      (connection) => new Client({ connection, namespace: config.temporal.namespace }),
+    );
+    return client;
+  };
+  return {
+    ...graphActivities(config, graph, createPasswordStore(config, tokens.credential)),
+    ...dataverseActivities(config, tokens),
+    ...powerPlatformActivities(config, tokens),
+    ...entityActivities(config, getClient),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,23 @@
+// Signal, update and query definitions shared by the workflows (and, by name, the API and the
+// entity activities).
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { CapacityDecision, CapacityReservations, LockDecision, LockHolder, StatusDocument } from './types';
+import { CAPACITY_QUERY, STATUS_QUERY } from './types';
+
+export const statusQuery = defineQuery<StatusDocument>(STATUS_QUERY);
+
+export const reserveUpdate = defineUpdate<CapacityDecision, [{ requestId: string; userPrincipalName: string }]>(
+  'reserve',
+);
+export const releaseCapacitySignal = defineSignal<[{ requestId: string }]>('release');
+export const reservationsQuery = defineQuery<CapacityReservations>(CAPACITY_QUERY);
+
+export const acquireUpdate = defineUpdate<LockDecision, [LockHolder]>('acquire');
+export const releaseLockSignal = defineSignal<[LockHolder]>('release');
+export const lockGrantedSignal = defineSignal<[]>('upnLockGranted');
+export const lockStateQuery = defineQuery<{ holder: LockHolder | null; queue: LockHolder[] }>('lockState');
+
+export const NiuEnvironment = defineSearchAttributeKey('NiuEnvironment', SearchAttributeType.KEYWORD);
+export const NiuUserPrincipalName = defineSearchAttributeKey('NiuUserPrincipalName', SearchAttributeType.KEYWORD);
+export const NiuStep = defineSearchAttributeKey('NiuStep', SearchAttributeType.KEYWORD);

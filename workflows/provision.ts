@@ -1,0 +1,366 @@
+// `provisionNonInteractiveUser`: the eight steps of ARCHITECTURE.md section 1, in order, each an
+// activity with its own timeout and retry policy; durable timers for every wait; compensation
+// in a non-cancellable scope on failure and on cancellation.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+  ActivityFailure,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { lockGrantedSignal, NiuStep, releaseCapacitySignal, releaseLockSignal, statusQuery } from './definitions';
+import { StatusBuilder } from './status';
+import { backoff, resolveTiming } from './timing';
+import {
+  capacityWorkflowId,
+  upnLockWorkflowId,
+  type ProvisionInput,
+  type ProvisionResult,
+  type StepName,
+} from './types';
+
+/** Failure types no retry can fix (kept in step with activities/errors.ts). */
+const NON_RETRYABLE = [
+  'upn-conflict',
+  'license-unavailable',
+  'invalid-usage-location',
+  'capacity-exhausted',
+  'permission-denied',
+  'invalid-request',
+  'unknown-environment',
+  'sku-not-found',
+  'role-not-found',
+  'business-unit-not-found',
+];
+
+/** Calls to Microsoft: a few quick retries, then back off up to a minute (Retry-After overrides). */
+const remote = (summary: string, extra: Partial<ActivityOptions> = {}): ActivityOptions => ({
+  startToCloseTimeout: '60 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '60 seconds',
+    maximumAttempts: 12,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+  summary,
+  ...extra,
+});
+
+const { acquireUpnLock } = proxyActivities<Activities>(
+  remote('take the per-account lock', { startToCloseTimeout: '30 seconds' }),
+);
+const { reserveCapacity } = proxyActivities<Activities>(
+  remote('reserve a non-interactive user slot', { startToCloseTimeout: '60 seconds' }),
+);
+const { createEntraUser } = proxyActivities<Activities>(remote('create or adopt the Entra ID account'));
+const { assignLicense } = proxyActivities<Activities>(remote('assign the Dynamics 365 license'));
+const { addUser } = proxyActivities<Activities>(remote('force the sync into Dataverse (addUser)'));
+const { findSystemUser } = proxyActivities<Activities>(remote('look for the Dataverse systemuser'));
+const { setAccessMode } = proxyActivities<Activities>(remote('set access mode to non-interactive'));
+const { assignSecurityRoles } = proxyActivities<Activities>(remote('assign security roles'));
+const { removeLicense } = proxyActivities<Activities>(remote('remove the Dynamics 365 license'));
+const { readSystemUser } = proxyActivities<Activities>(remote('re-read the access mode'));
+
+// Compensation must get through: more patience, same idempotent activities.
+const undo = (summary: string): ActivityOptions =>
+  remote(summary, {
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '2 minutes',
+      maximumAttempts: 30,
+      nonRetryableErrorTypes: ['permission-denied', 'invalid-request', 'unknown-environment'],
+    },
+  });
+const { removeLicense: undoLicense } = proxyActivities<Activities>(undo('compensate: remove the license'));
+const { deleteEntraUser } = proxyActivities<Activities>(undo('compensate: delete the account this request created'));
+const { setAccessMode: undoAccessMode } = proxyActivities<Activities>(undo('compensate: reset the access mode'));
+
+const NON_INTERACTIVE = 4;
+const READ_WRITE = 0;
+
+/** The `{type, message}` of whatever ended the request. */
+function describe(err: unknown): { type: string; message: string } {
+  let e: unknown = err;
+  if (e instanceof ActivityFailure && e.cause) e = e.cause;
+  if (e instanceof ApplicationFailure) return { type: e.type ?? 'internal', message: e.message };
+  return { type: 'internal', message: e instanceof Error ? e.message : String(e) };
+}
+
+export async function provisionNonInteractiveUser(input: ProvisionInput): Promise<ProvisionResult> {
+  const info = workflowInfo();
+  const timing = resolveTiming(input.timing);
+  const status = new StatusBuilder(input, new Date());
+  setHandler(statusQuery, () => status.snapshot());
+
+  const requestId = info.workflowId;
+  // Written on the account this run creates (graph.ts ACCOUNT_MARK); unique per run.
+  const requestTag = info.runId.replace(/-/g, '').slice(0, 16);
+  const env = input.environment;
+  const upn = input.userPrincipalName;
+
+  let lockGranted = false;
+  setHandler(lockGrantedSignal, () => {
+    lockGranted = true;
+  });
+
+  // What this run did, so compensation undoes exactly that.
+  const did = {
+    lockRequested: false,
+    capacityRequested: false,
+    capacityGranted: false,
+    capacityReleased: false,
+    createAttempted: false,
+    created: false,
+    licenseAttempted: false,
+    accessModeSet: false,
+  };
+  let entraObjectId: string | null = null;
+  let systemUserId: string | null = null;
+  let passwordSecretId: string | null = null;
+  let current: StepName = 'reserve-capacity';
+
+  const begin = (step: StepName, detail: string | null = null): void => {
+    current = step;
+    status.start(step, detail);
+    upsertSearchAttributes([{ key: NiuStep, value: step }]);
+    setCurrentDetails(`**${step}**${detail ? `: ${detail}` : ''}`);
+  };
+
+  const releaseCapacity = async (): Promise<void> => {
+    if (!did.capacityRequested || did.capacityReleased) return;
+    did.capacityReleased = true;
+    try {
+      await getExternalWorkflowHandle(capacityWorkflowId(env)).signal(releaseCapacitySignal, { requestId });
+    } catch (err) {
+      log.warn('capacity release not delivered', { error: String(err) });
+    }
+  };
+  const releaseLock = async (): Promise<void> => {
+    if (!did.lockRequested) return;
+    try {
+      await getExternalWorkflowHandle(upnLockWorkflowId(upn)).signal(releaseLockSignal, {
+        workflowId: info.workflowId,
+        runId: info.runId,
+      });
+    } catch (err) {
+      log.warn('account lock release not delivered', { error: String(err) });
+    }
+  };
+
+  try {
+    // 0. reserve-capacity: first the account lock (requests for the same UPN run one after the
+    // other), then one slot of the environment's non-interactive user limit.
+    begin('reserve-capacity', 'taking the account lock');
+    did.lockRequested = true;
+    const lock = await acquireUpnLock({ userPrincipalName: upn, workflowId: info.workflowId, runId: info.runId });
+    if (!lock.granted && !lockGranted) {
+      status.waiting(
+        'reserve-capacity',
+        `another request for this account runs first (queue position ${lock.position})`,
+      );
+      setCurrentDetails(`**reserve-capacity**: waiting for another request for ${upn}`);
+      await condition(() => lockGranted);
+      status.running('reserve-capacity', 'account lock taken');
+    }
+    did.capacityRequested = true;
+    const slot = await reserveCapacity({ environment: env, requestId, userPrincipalName: upn });
+    if (!slot.granted) {
+      throw ApplicationFailure.create({
+        type: 'capacity-exhausted',
+        message:
+          `environment ${env} has reached its limit of ${slot.limit} non-interactive users ` +
+          `(${slot.used} in use, ${slot.reserved} reserved by requests in flight)`,
+        nonRetryable: true,
+      });
+    }
+    did.capacityGranted = true;
+    status.complete(
+      'reserve-capacity',
+      `slot reserved (limit ${slot.limit}, in use ${slot.used}, reserved ${slot.reserved})`,
+    );
+
+    // 1. create-entra-user (or adopt this service's account; someone else's: upn-conflict).
+    begin('create-entra-user');
+    did.createAttempted = true;
+    const account = await createEntraUser({
+      environment: env,
+      userPrincipalName: upn,
+      displayName: input.displayName,
+      usageLocation: input.usageLocation,
+      requestTag,
+      requestId,
+    });
+    entraObjectId = account.entraObjectId;
+    did.created = account.created;
+    passwordSecretId = account.passwordSecretId;
+    status.complete('create-entra-user', account.created ? 'account created' : 'existing integration account adopted');
+
+    // 2. assign-license
+    begin('assign-license', input.licenseSku);
+    did.licenseAttempted = true;
+    const lic = await assignLicense({ entraObjectId, licenseSku: input.licenseSku });
+    status.complete(
+      'assign-license',
+      lic.assigned ? `${input.licenseSku} assigned` : `${input.licenseSku} already held`,
+    );
+
+    // 3. await-dataverse-user: force the sync while addUser says "not licensed yet", poll with
+    // durable timers and capped back-off, give up after syncTimeoutMs.
+    begin('await-dataverse-user');
+    const started = Date.now();
+    const deadline = started + timing.syncTimeoutMs;
+    const forceUntil = started + timing.forceSyncWindowMs;
+    let added = false;
+    let lastForce = Number.NEGATIVE_INFINITY;
+    let polls = 0;
+    let found = null as Awaited<ReturnType<typeof findSystemUser>>;
+    for (;;) {
+      const now = Date.now();
+      if (!added && now < forceUntil && now - lastForce >= timing.forceSyncIntervalMs) {
+        lastForce = now;
+        added = (await addUser({ environment: env, entraObjectId })) === 'added';
+      }
+      found = await findSystemUser({ environment: env, entraObjectId });
+      if (found) break;
+      if (Date.now() >= deadline) {
+        throw ApplicationFailure.create({
+          type: 'sync-timeout',
+          message: `the user did not appear in ${env} within ${Math.round(timing.syncTimeoutMs / 1000)} s`,
+          nonRetryable: true,
+        });
+      }
+      let wait = backoff(polls++, timing.syncPollInitialMs, timing.syncPollMaxMs);
+      if (!added && Date.now() < forceUntil) wait = Math.min(wait, timing.forceSyncIntervalMs);
+      wait = Math.max(1, Math.min(wait, deadline - Date.now()));
+      const detail = `${added ? 'sync requested' : 'license not propagated yet'}; next look in ${Math.round(wait / 1000)} s`;
+      status.waiting('await-dataverse-user', detail);
+      setCurrentDetails(`**await-dataverse-user**: ${detail}`);
+      await sleep(wait);
+      status.attempt('await-dataverse-user');
+      status.running('await-dataverse-user');
+    }
+    systemUserId = found.systemUserId;
+    status.complete('await-dataverse-user', `systemuser ${systemUserId}`);
+
+    // 4. set-access-mode. From here Dataverse counts the user, so the slot goes back.
+    begin('set-access-mode');
+    did.accessModeSet = true;
+    const set = await setAccessMode({ environment: env, systemUserId, accessMode: NON_INTERACTIVE });
+    if (set.accessMode !== NON_INTERACTIVE) {
+      throw ApplicationFailure.create({
+        type: 'access-mode-reverted',
+        message: `access mode is ${set.accessMode} right after setting it to ${NON_INTERACTIVE}`,
+      });
+    }
+    status.complete('set-access-mode', 'access mode 4 (non-interactive)');
+    await releaseCapacity();
+
+    // 4b. assign-security-roles, while the user is still licensed (roles need an enabled user).
+    if (input.securityRoles.length === 0 && !input.businessUnit) {
+      status.skip('assign-security-roles', 'no security roles requested');
+    } else {
+      begin('assign-security-roles', input.securityRoles.join(', '));
+      await assignSecurityRoles({
+        environment: env,
+        systemUserId,
+        roles: input.securityRoles,
+        businessUnit: input.businessUnit ?? null,
+      });
+      status.complete('assign-security-roles', input.securityRoles.join(', ') || `business unit ${input.businessUnit}`);
+    }
+
+    // 5. remove-license
+    begin('remove-license', input.licenseSku);
+    await removeLicense({ entraObjectId, licenseSku: input.licenseSku });
+    status.complete('remove-license', `${input.licenseSku} removed`);
+
+    // 6. verify-access-mode: settle, re-read, re-apply (bounded) if the platform reverted it.
+    begin('verify-access-mode');
+    for (let reapplied = 0; ;) {
+      status.waiting('verify-access-mode', `settling for ${Math.round(timing.verifySettleMs / 1000)} s`);
+      await sleep(timing.verifySettleMs);
+      status.running('verify-access-mode', 're-reading the access mode');
+      const now = await readSystemUser({ environment: env, systemUserId });
+      if (now.accessMode === NON_INTERACTIVE) break;
+      if (reapplied >= timing.verifyMaxReapply) {
+        throw ApplicationFailure.create({
+          type: 'access-mode-reverted',
+          message: `the platform reset the access mode to ${now.accessMode} ${reapplied + 1} times`,
+          nonRetryable: true,
+        });
+      }
+      reapplied += 1;
+      log.warn('access mode reverted; setting it again', { accessMode: now.accessMode, reapplied });
+      status.attempt('verify-access-mode', `access mode was ${now.accessMode}; set to 4 again (${reapplied})`);
+      await setAccessMode({ environment: env, systemUserId, accessMode: NON_INTERACTIVE });
+    }
+    status.complete('verify-access-mode', 'access mode is 4 (non-interactive)');
+
+    const result: ProvisionResult = {
+      entraObjectId,
+      systemUserId,
+      accessMode: 'non-interactive',
+      passwordSecretId,
+    };
+    status.finish('succeeded', result, null);
+    setCurrentDetails('**succeeded**');
+    return result;
+  } catch (err) {
+    const cancelled = isCancellation(err);
+    const error = cancelled ? { type: 'cancelled', message: 'the request was cancelled' } : describe(err);
+    status.fail(current, error);
+    setCurrentDetails(`**${cancelled ? 'cancelled' : 'failed'}** at ${current}: compensating`);
+    await CancellationScope.nonCancellable(async () => {
+      // Reverse order of the steps.
+      if (did.accessModeSet && systemUserId && did.created) {
+        try {
+          await undoAccessMode({ environment: env, systemUserId, accessMode: READ_WRITE });
+          status.compensated('set-access-mode', 'access mode reset to read-write');
+        } catch (e) {
+          log.warn('could not reset the access mode', { error: String(e) });
+        }
+      }
+      // Under the account lock no other request of ours needs the license now.
+      if (did.licenseAttempted && entraObjectId) {
+        const r = await undoLicense({ entraObjectId, licenseSku: input.licenseSku });
+        if (r.removed) status.compensated('assign-license', 'license removed');
+      }
+      if (did.createAttempted) {
+        // Looks the account up by UPN when the create call never answered; deletes it only if
+        // it carries this run's tag.
+        const d = await deleteEntraUser({ entraObjectId, userPrincipalName: upn, requestTag });
+        if (d.deleted) status.compensated('create-entra-user', 'account this request created deleted');
+      }
+      if (did.capacityGranted && !did.capacityReleased) {
+        await releaseCapacity();
+        status.compensated('reserve-capacity', 'slot released');
+      }
+    });
+    status.finish(cancelled ? 'cancelled' : 'failed', null, error);
+    setCurrentDetails(`**${cancelled ? 'cancelled' : 'failed'}**: ${error.type}`);
+    if (cancelled) throw err;
+    throw ApplicationFailure.create({
+      type: error.type,
+      message: error.message,
+      nonRetryable: true,
+      cause: err as Error,
+    });
+  } finally {
+    await CancellationScope.nonCancellable(async () => {
+      await releaseCapacity();
+      await releaseLock();
+    });
+  }
+}
