@@ -1,0 +1,148 @@
+// The Fastify app factory: plugins (security headers, CORS, rate limit, OpenAPI, Swagger UI),
+// the error handling, authentication per route, and the routes. `buildApp` does not listen;
+// api/main.ts does, and tests either `inject` or listen on port 0.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Config } from '../worker/config';
+import { authenticate, TokenVerifier } from './auth';
+import { registerErrorHandling } from './errors';
+import { loggerOptions } from './logging';
+import { HttpProblem } from './problem';
+import { healthRoutes } from './routes/health';
+import { environmentRoutes } from './routes/environments';
+import { nonInteractiveUserRoutes } from './routes/non-interactive-users';
+import { NonInteractiveUserService, type ServiceOptions } from './service';
+import { TemporalGateway } from './temporal';
+
+export interface BuildAppOptions {
+  config: Config;
+  /** Defaults to a gateway built from config.temporal. The app closes only a gateway it built. */
+  temporal?: TemporalGateway;
+  /** A pino logger, or Fastify logger options; default: JSON logs at config.logLevel. */
+  logger?: FastifyServerOptions['loggerInstance'];
+  /** Token verification; default: the OpenID provider at config.api.openIdConfigUrl. */
+  verifier?: TokenVerifier;
+  service?: ServiceOptions;
+  /** Largest accepted request body (default 16 KiB: a request is a few hundred bytes). */
+  bodyLimit?: number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const ownTemporal = !options.temporal;
+  const temporal =
+    options.temporal ??
+    new TemporalGateway({
+      address: config.temporal.address,
+      namespace: config.temporal.namespace,
+      connectTimeoutMs: config.temporal.connectTimeoutMs,
+    });
+  const verifier =
+    options.verifier ??
+    new TokenVerifier({ openIdConfigUrl: config.api.openIdConfigUrl, audience: config.api.audience });
+  const service = new NonInteractiveUserService(config, temporal, options.service);
+
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: loggerOptions(config.logLevel) }),
+    bodyLimit: options.bodyLimit ?? 16 * 1024,
+    // A caller's x-request-id is kept when it is a sane token, so ids can be followed across
+    // services; otherwise a fresh UUID. Either way it is in every log line and problem body.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: {
+      // Reject unknown fields instead of silently dropping them (Fastify's default removes them),
+      // and report every problem at once.
+      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  registerErrorHandling(app);
+
+  await app.register(helmet, {
+    // Swagger UI sets its own CSP (staticCSP below); for JSON answers a strict default is fine.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'] } },
+  });
+  await app.register(cors, { origin: config.api.corsOrigins, exposedHeaders: ['location', 'x-request-id'] });
+
+  // Authentication runs in onRequest for routes that declare an access level; the rate limit
+  // runs after it (preHandler), keyed by the verified client id, else by address.
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config?.access;
+    if (access) await authenticate(verifier, request, access);
+  });
+  await app.register(rateLimit, {
+    max: config.api.rateLimitPerMinute,
+    timeWindow: 60_000,
+    hook: 'preHandler',
+    keyGenerator: (request) => (request.principal ? `client:${request.principal.clientId}` : `ip:${request.ip}`),
+    errorResponseBuilder: (_request, context) =>
+      new HttpProblem(429, 'rate-limited', `Rate limit of ${context.max} requests per minute exceeded; retry later.`, {
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
+      }),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Non-interactive users API',
+        version: '1.0.0',
+        description:
+          'Provisions Dynamics 365 (Dataverse) non-interactive users as durable Temporal workflows. ' +
+          'Every /v1 route needs a bearer token for the audience `' +
+          config.api.audience +
+          '` with the application role NonInteractiveUsers.Read (reads) or NonInteractiveUsers.ReadWrite (writes). ' +
+          'Errors are application/problem+json (RFC 9457).',
+      },
+      servers: [{ url: config.api.publicUrl }],
+      tags: [
+        { name: 'non-interactive-users', description: 'Provisioning requests' },
+        { name: 'environments', description: 'Configured Dataverse environments' },
+        { name: 'health', description: 'Liveness and readiness' },
+      ],
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: `OAuth 2.0 client-credentials token for ${config.api.audience}/.default`,
+          },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, { temporal });
+  await app.register(
+    async (v1) => {
+      await v1.register(nonInteractiveUserRoutes, { service });
+      await v1.register(environmentRoutes, {
+        service,
+        environments: config.environments,
+        publicUrl: config.api.publicUrl,
+      });
+    },
+    { prefix: '/v1' },
+  );
+
+  if (ownTemporal) app.addHook('onClose', async () => temporal.close());
+  return app;
+}

@@ -1,0 +1,148 @@
+// Bearer-token authentication and role checks. Tokens are verified with jose against the
+// configured OpenID provider: its discovery document gives the issuer and the JWKS URL; the
+// key set is cached and re-fetched when a token names an unknown `kid` (key rotation), with a
+// cooldown so bad tokens cannot make us hammer the provider. Only RS256 is accepted, so an
+// `alg: none` or HMAC-confusion token fails before any key is looked at.
+import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
+import type { FastifyRequest } from 'fastify';
+import { HttpProblem } from './problem';
+
+export const ROLE_READ = 'NonInteractiveUsers.Read';
+export const ROLE_READ_WRITE = 'NonInteractiveUsers.ReadWrite';
+export type Access = 'read' | 'write';
+
+export interface Principal {
+  /** The calling application (`azp`/`appid`) or, failing that, the subject. Used as rate-limit key. */
+  clientId: string;
+  roles: string[];
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    /** Which role a route needs; routes without it are public (health, docs). */
+    access?: Access;
+  }
+}
+
+export interface AuthOptions {
+  openIdConfigUrl: string;
+  audience: string;
+  /** Bound on each call to the OpenID provider. */
+  timeoutMs?: number;
+  clockToleranceSec?: number;
+}
+
+interface Discovery {
+  issuer: string;
+  jwks: ReturnType<typeof createRemoteJWKSet>;
+}
+
+const ALGORITHMS = ['RS256'];
+
+export class TokenVerifier {
+  private discovery: Promise<Discovery> | null = null;
+
+  constructor(private readonly options: AuthOptions) {}
+
+  /** Fetches the discovery document once; a failed fetch is retried by the next request. */
+  private discover(): Promise<Discovery> {
+    if (!this.discovery) {
+      const timeoutMs = this.options.timeoutMs ?? 5000;
+      this.discovery = (async () => {
+        const res = await fetch(this.options.openIdConfigUrl, { signal: AbortSignal.timeout(timeoutMs) });
+        if (!res.ok) throw new Error(`OpenID discovery answered ${res.status}`);
+        const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
+        if (typeof doc.issuer !== 'string' || typeof doc.jwks_uri !== 'string') {
+          throw new Error('OpenID discovery document lacks issuer or jwks_uri');
+        }
+        return {
+          issuer: doc.issuer,
+          jwks: createRemoteJWKSet(new URL(doc.jwks_uri), {
+            timeoutDuration: timeoutMs,
+            cooldownDuration: 30_000,
+            cacheMaxAge: 10 * 60_000,
+          }),
+        };
+      })();
+      this.discovery.catch(() => {
+        this.discovery = null;
+      });
+    }
+    return this.discovery;
+  }
+
+  /** Verifies a compact JWT; throws HttpProblem 401 (bad token) or 503 (provider unreachable). */
+  async verify(token: string): Promise<Principal> {
+    let discovery: Discovery;
+    try {
+      discovery = await this.discover();
+    } catch {
+      throw new HttpProblem(503, 'identity-provider-unavailable', 'The identity provider cannot be reached.', {
+        headers: { 'retry-after': '5' },
+      });
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, discovery.jwks, {
+        issuer: discovery.issuer,
+        audience: this.options.audience,
+        algorithms: ALGORITHMS,
+        clockTolerance: this.options.clockToleranceSec ?? 30,
+        requiredClaims: ['exp'],
+      }));
+    } catch (err) {
+      if (err instanceof joseErrors.JWKSTimeout || (err instanceof TypeError && /fetch/i.test(err.message))) {
+        throw new HttpProblem(503, 'identity-provider-unavailable', 'The identity provider cannot be reached.', {
+          headers: { 'retry-after': '5' },
+        });
+      }
+      throw unauthorized('invalid_token', describeJoseError(err));
+    }
+    const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
+    const clientId =
+      [payload.azp, payload.appid, payload.sub].find((v): v is string => typeof v === 'string') ?? 'unknown';
+    return { clientId, roles };
+  }
+}
+
+function describeJoseError(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'The token has expired.';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'aud') return 'The token was not issued for this API (audience).';
+    if (err.claim === 'iss') return 'The token was not issued by the trusted identity provider (issuer).';
+    return `The token's "${err.claim}" claim is not valid.`;
+  }
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'The token signature is not valid.';
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'The token is signed with an algorithm that is not accepted.';
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'The token is signed with an unknown key.';
+  return 'The token is not a valid JWT.';
+}
+
+function unauthorized(code: 'invalid_request' | 'invalid_token', detail: string): HttpProblem {
+  // RFC 6750 section 3: a 401 carries the challenge.
+  const challenge =
+    code === 'invalid_request' ? 'Bearer' : `Bearer error="${code}", error_description="${detail.replace(/"/g, "'")}"`;
+  return new HttpProblem(401, 'unauthorized', detail, { headers: { 'www-authenticate': challenge } });
+}
+
+export function allows(principal: Principal, access: Access): boolean {
+  if (principal.roles.includes(ROLE_READ_WRITE)) return true;
+  return access === 'read' && principal.roles.includes(ROLE_READ);
+}
+
+/** onRequest hook body: authenticates the bearer token and checks the route's role. */
+export async function authenticate(verifier: TokenVerifier, request: FastifyRequest, access: Access): Promise<void> {
+  const header = request.headers.authorization;
+  if (!header) throw unauthorized('invalid_request', 'A bearer token is required (Authorization: Bearer <JWT>).');
+  const match = /^Bearer\s+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(header);
+  if (!match?.[1]) throw unauthorized('invalid_token', 'The Authorization header must be "Bearer <JWT>".');
+  const principal = await verifier.verify(match[1]);
+  request.principal = principal;
+  if (!allows(principal, access)) {
+    const needed = access === 'write' ? ROLE_READ_WRITE : `${ROLE_READ} or ${ROLE_READ_WRITE}`;
+    throw new HttpProblem(403, 'forbidden', `This operation needs the application role ${needed}.`);
+  }
+}

@@ -1,0 +1,312 @@
+// What the routes ask of Temporal: start, status, list, cancel, capacity. Each operation runs
+// through the gateway (bounded, 503 when unreachable) and throws HttpProblem for the outcomes
+// the contract names (404, 409, 422).
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import type { Config, EnvironmentConfig } from '../worker/config';
+import {
+  CAPACITY_QUERY,
+  READ_CAPACITY_WORKFLOW_TYPE,
+  STATUS_QUERY,
+  WORKFLOW_TYPE,
+  capacityWorkflowId,
+  workflowIdFor,
+  type CapacityReservations,
+  type EnvironmentCapacity,
+  type ProvisionInput,
+  type ProvisionTiming,
+  type RequestStatus,
+  type StatusDocument,
+} from '../workflows/types';
+import { HttpProblem } from './problem';
+import { TemporalGateway } from './temporal';
+import { buildStatus, failureInfo, parseId, requestStatusOf } from './status';
+import { NIU_ENVIRONMENT, NIU_STEP, NIU_USER_PRINCIPAL_NAME, searchAttributeValue } from './search-attributes';
+import { ISO_3166_ALPHA2 } from './iso3166';
+import type { CreateRequest, ListItem } from './schemas';
+
+export interface ServiceOptions {
+  /** Passed to every workflow as `timing` (tests and demos shorten the waits). */
+  workflowTiming?: Partial<ProvisionTiming>;
+  /** Bound on reading capacity live through the worker (default 15 s). */
+  capacityTimeoutMs?: number;
+  /** Bound on a status query (default 3 s); past it the document comes from describe. */
+  queryTimeoutMs?: number;
+}
+
+const STATUS_FILTERS: Record<RequestStatus, string> = {
+  running: "ExecutionStatus = 'Running'",
+  succeeded: "ExecutionStatus = 'Completed'",
+  failed: "ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')",
+  cancelled: "ExecutionStatus = 'Canceled'",
+};
+
+export class NonInteractiveUserService {
+  constructor(
+    private readonly config: Config,
+    private readonly temporal: TemporalGateway,
+    private readonly options: ServiceOptions = {},
+  ) {}
+
+  selfUrl(id: string): string {
+    return `${this.config.api.publicUrl}/v1/non-interactive-users/${encodeURIComponent(id)}`;
+  }
+
+  links(id: string): { self: string; cancel: string } {
+    return { self: this.selfUrl(id), cancel: `${this.selfUrl(id)}/cancel` };
+  }
+
+  environment(name: string): EnvironmentConfig | undefined {
+    return this.config.environments.find((e) => e.name === name);
+  }
+
+  /** Semantic checks (422) and defaults from the environment's configuration. */
+  resolveInput(body: CreateRequest): ProvisionInput {
+    const env = this.environment(body.environment);
+    if (!env) {
+      throw new HttpProblem(422, 'unknown-environment', `Unknown environment "${body.environment}".`, {
+        errors: [{ pointer: '/body/environment', detail: 'is not a configured environment' }],
+      });
+    }
+    const domain = body.userPrincipalName.split('@')[1]!.toLowerCase();
+    if (!env.allowedUpnDomains.includes(domain)) {
+      throw new HttpProblem(
+        422,
+        'domain-not-allowed',
+        `The domain "${domain}" is not allowed in environment "${env.name}" (allowed: ${env.allowedUpnDomains.join(', ')}).`,
+        { errors: [{ pointer: '/body/userPrincipalName', detail: 'domain is not allowed in this environment' }] },
+      );
+    }
+    const usageLocation = body.usageLocation ?? env.usageLocation;
+    if (!ISO_3166_ALPHA2.has(usageLocation)) {
+      throw new HttpProblem(422, 'invalid-usage-location', `"${usageLocation}" is not an ISO 3166-1 alpha-2 code.`, {
+        errors: [{ pointer: '/body/usageLocation', detail: 'is not an ISO 3166-1 alpha-2 country code' }],
+      });
+    }
+    const input: ProvisionInput = {
+      environment: env.name,
+      userPrincipalName: body.userPrincipalName,
+      displayName: body.displayName.trim(),
+      usageLocation,
+      licenseSku: body.licenseSku ?? env.licenseSku,
+      securityRoles: body.securityRoles ?? env.defaultSecurityRoles,
+      requestedAt: new Date().toISOString(),
+    };
+    const businessUnit = body.businessUnit ?? env.businessUnit;
+    if (businessUnit) input.businessUnit = businessUnit;
+    if (this.options.workflowTiming) input.timing = this.options.workflowTiming;
+    return input;
+  }
+
+  /**
+   * Starts the workflow. Returns `created: false` when the same request is already running.
+   * Workflow id reuse: a previous run that failed, was cancelled or terminated may be replaced
+   * (ALLOW_DUPLICATE_FAILED_ONLY); one that succeeded makes this a 409.
+   */
+  async create(body: CreateRequest): Promise<{ id: string; created: boolean }> {
+    const input = this.resolveInput(body);
+    const id = workflowIdFor(input.environment, input.userPrincipalName);
+    return this.temporal.run(async (client) => {
+      try {
+        await this.start(client, id, input, 'ALLOW_DUPLICATE_FAILED_ONLY');
+        return { id, created: true };
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+      const description = await client.workflow.getHandle(id).describe();
+      if (description.status.name === 'RUNNING') return { id, created: false };
+      if (description.status.name === 'COMPLETED') {
+        // Completed normally: provisioned, unless the workflow reports a failed outcome in its
+        // final status document (then a new attempt may start).
+        const doc = await client.workflow
+          .getHandle(id)
+          .query<StatusDocument>(STATUS_QUERY)
+          .catch(() => null);
+        if (!doc || doc.status === 'succeeded') {
+          throw new HttpProblem(
+            409,
+            'already-provisioned',
+            `${input.userPrincipalName} is already provisioned in ${input.environment}.`,
+            { id, links: { self: this.selfUrl(id) } },
+          );
+        }
+      }
+      // The earlier run closed between our start and describe, or completed with a failed
+      // outcome: start a new run.
+      try {
+        await this.start(client, id, input, 'ALLOW_DUPLICATE');
+        return { id, created: true };
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return { id, created: false };
+        throw err;
+      }
+    });
+  }
+
+  private async start(
+    client: Client,
+    id: string,
+    input: ProvisionInput,
+    reuse: 'ALLOW_DUPLICATE' | 'ALLOW_DUPLICATE_FAILED_ONLY',
+  ): Promise<void> {
+    await client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: this.config.temporal.taskQueue,
+      workflowId: id,
+      args: [input],
+      workflowIdReusePolicy: reuse,
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: [
+        { key: NIU_ENVIRONMENT, value: input.environment },
+        { key: NIU_USER_PRINCIPAL_NAME, value: input.userPrincipalName.toLowerCase() },
+        { key: NIU_STEP, value: 'reserve-capacity' },
+      ],
+      staticSummary: `Provision non-interactive user ${input.userPrincipalName} in ${input.environment}`,
+    });
+  }
+
+  private async describe(client: Client, id: string): Promise<WorkflowExecutionDescription> {
+    try {
+      const description = await client.workflow.getHandle(id).describe();
+      if (description.type !== WORKFLOW_TYPE) throw new WorkflowNotFoundError('not a request', id, undefined);
+      return description;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        throw new HttpProblem(404, 'not-found', 'No request with this id.');
+      }
+      throw err;
+    }
+  }
+
+  async status(id: string): Promise<StatusDocument> {
+    if (!parseId(id)) throw new HttpProblem(404, 'not-found', 'No request with this id.');
+    const description = await this.temporal.run((client) => this.describe(client, id));
+    const queryTimeout = this.options.queryTimeoutMs ?? 3000;
+    return buildStatus(
+      description,
+      () =>
+        this.temporal
+          .run((client) => client.workflow.getHandle(id).query<StatusDocument>(STATUS_QUERY), queryTimeout)
+          .catch(() => null),
+      () =>
+        this.temporal
+          .run((client) =>
+            client.workflow
+              .getHandle(id, description.runId)
+              .result()
+              .then(
+                (value) => ({ ok: true as const, value }),
+                (error: unknown) => ({ ok: false as const, error }),
+              ),
+          )
+          .catch(() => null),
+    );
+  }
+
+  async list(query: {
+    environment?: string;
+    status?: RequestStatus;
+    pageSize?: number;
+    pageToken?: string;
+  }): Promise<{ items: ListItem[]; nextPageToken: string | null }> {
+    if (query.environment && !this.environment(query.environment)) {
+      throw new HttpProblem(422, 'unknown-environment', `Unknown environment "${query.environment}".`, {
+        errors: [{ pointer: '/querystring/environment', detail: 'is not a configured environment' }],
+      });
+    }
+    // Values are schema-checked (pattern / enum) before they reach this query string.
+    const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
+    if (query.environment) clauses.push(`NiuEnvironment = '${query.environment}'`);
+    if (query.status) clauses.push(STATUS_FILTERS[query.status]);
+    return this.temporal.run(async (client) => {
+      let response;
+      try {
+        response = await client.workflowService.listWorkflowExecutions({
+          namespace: this.temporal.namespace,
+          query: clauses.join(' AND '),
+          pageSize: query.pageSize ?? 20,
+          nextPageToken: query.pageToken ? Buffer.from(query.pageToken, 'base64url') : undefined,
+        });
+      } catch (err) {
+        if ((err as { code?: number }).code === 3 /* INVALID_ARGUMENT */ && query.pageToken) {
+          throw new HttpProblem(400, 'invalid-request', 'The page token is not valid.', {
+            errors: [{ pointer: '/querystring/pageToken', detail: 'is not a valid page token' }],
+          });
+        }
+        throw err;
+      }
+      const items: ListItem[] = [];
+      for (const raw of response.executions ?? []) {
+        const info = await executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, this.temporal.namespace);
+        const parsed = parseId(info.workflowId);
+        items.push({
+          id: info.workflowId,
+          environment: searchAttributeValue(info.typedSearchAttributes, 'NiuEnvironment') ?? parsed?.environment ?? '',
+          userPrincipalName:
+            searchAttributeValue(info.typedSearchAttributes, 'NiuUserPrincipalName') ?? parsed?.userPrincipalName ?? '',
+          status: requestStatusOf(info.status.name),
+          currentStep: searchAttributeValue(info.typedSearchAttributes, 'NiuStep') ?? null,
+          createdAt: info.startTime.toISOString(),
+          closedAt: info.closeTime ? info.closeTime.toISOString() : null,
+          links: { self: this.selfUrl(info.workflowId) },
+        });
+      }
+      const token = response.nextPageToken;
+      return { items, nextPageToken: token && token.length > 0 ? Buffer.from(token).toString('base64url') : null };
+    });
+  }
+
+  async cancel(id: string): Promise<void> {
+    if (!parseId(id)) throw new HttpProblem(404, 'not-found', 'No request with this id.');
+    await this.temporal.run(async (client) => {
+      const description = await this.describe(client, id);
+      if (description.status.name !== 'RUNNING') {
+        throw new HttpProblem(
+          409,
+          'already-closed',
+          `The request has already ended (${requestStatusOf(description.status.name)}).`,
+        );
+      }
+      await client.workflow.getHandle(id, description.runId).cancel();
+    });
+  }
+
+  async capacity(environment: string): Promise<{ limit: number; used: number; reserved: number; available: number }> {
+    if (!this.environment(environment))
+      throw new HttpProblem(404, 'not-found', `Unknown environment "${environment}".`);
+    const timeoutMs = this.options.capacityTimeoutMs ?? 15_000;
+    const live = (await this.temporal.run(async (client) => {
+      try {
+        return await client.workflow.execute(READ_CAPACITY_WORKFLOW_TYPE, {
+          taskQueue: this.config.temporal.taskQueue,
+          workflowId: `niu-capacity-read:${environment}:${randomUUID()}`,
+          args: [environment],
+          workflowExecutionTimeout: timeoutMs,
+          typedSearchAttributes: [{ key: NIU_ENVIRONMENT, value: environment }],
+          staticSummary: `Read non-interactive user capacity of ${environment}`,
+        });
+      } catch (err) {
+        const info = failureInfo(err);
+        throw new HttpProblem(503, 'capacity-unavailable', `The capacity could not be read (${info.type}).`, {
+          headers: { 'retry-after': '5' },
+        });
+      }
+    }, timeoutMs + 1000)) as EnvironmentCapacity;
+    const reserved = await this.temporal.run(async (client) => {
+      const handle = client.workflow.getHandle(capacityWorkflowId(environment));
+      try {
+        const description = await handle.describe();
+        if (description.status.name !== 'RUNNING') return 0;
+        const reservations = await handle.query<CapacityReservations>(CAPACITY_QUERY);
+        return reservations.reserved;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return 0;
+        throw err;
+      }
+    });
+    const limit = live.limit;
+    const used = live.used;
+    return { limit, used, reserved, available: Math.max(0, limit - used - reserved) };
+  }
+}
