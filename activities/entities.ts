@@ -28,7 +28,7 @@ export function entityActivities(config: Config, client: () => Promise<Client>) 
         args: [{ requestId: input.requestId, userPrincipalName: input.userPrincipalName }],
         updateId: `reserve:${input.requestId}:${activityInfo().workflowExecution?.runId ?? '-'}`,
         startWorkflowOperation: new WithStartWorkflowOperation(CAPACITY_WORKFLOW_TYPE, {
-          workflowId: capacityWorkflowId(input.environment),
+          workflowId: capacityWorkflowId(input.environment, config.temporal.taskQueue),
           taskQueue: config.temporal.taskQueue,
           args: [{ environment: input.environment }],
           workflowIdConflictPolicy: 'USE_EXISTING',
@@ -49,7 +49,7 @@ export function entityActivities(config: Config, client: () => Promise<Client>) 
         args: [{ workflowId: input.workflowId, runId: input.runId }],
         updateId: `acquire:${input.runId}`,
         startWorkflowOperation: new WithStartWorkflowOperation(UPN_LOCK_WORKFLOW_TYPE, {
-          workflowId: upnLockWorkflowId(upn),
+          workflowId: upnLockWorkflowId(upn, config.temporal.taskQueue),
           taskQueue: config.temporal.taskQueue,
           args: [{ userPrincipalName: upn }],
           workflowIdConflictPolicy: 'USE_EXISTING',

@@ -157,6 +157,8 @@ export function graphActivities(config: Config, graph: Client, passwords: Passwo
           // Created meanwhile (a lost response of this very call, or a concurrent request).
           const now = await findUser(input.userPrincipalName);
           if (now) return adopt(now, input);
+          // Exists but not readable yet (directory replication): try again shortly.
+          throw failure('conflict', `${input.userPrincipalName} exists but is not visible yet`, true);
         }
         throw mapped ?? err;
       }

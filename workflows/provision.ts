@@ -142,7 +142,7 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     if (!did.capacityRequested || did.capacityReleased) return;
     did.capacityReleased = true;
     try {
-      await getExternalWorkflowHandle(capacityWorkflowId(env)).signal(releaseCapacitySignal, { requestId });
+      await getExternalWorkflowHandle(capacityWorkflowId(env, info.taskQueue)).signal(releaseCapacitySignal, { requestId });
     } catch (err) {
       log.warn('capacity release not delivered', { error: String(err) });
     }
@@ -150,7 +150,7 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
   const releaseLock = async (): Promise<void> => {
     if (!did.lockRequested) return;
     try {
-      await getExternalWorkflowHandle(upnLockWorkflowId(upn)).signal(releaseLockSignal, {
+      await getExternalWorkflowHandle(upnLockWorkflowId(upn, info.taskQueue)).signal(releaseLockSignal, {
         workflowId: info.workflowId,
         runId: info.runId,
       });

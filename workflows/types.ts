@@ -117,8 +117,15 @@ export interface StatusDocument {
 export const CAPACITY_WORKFLOW_TYPE = 'environmentCapacity';
 export const CAPACITY_QUERY = 'reservations';
 export const READ_CAPACITY_WORKFLOW_TYPE = 'readEnvironmentCapacity';
-export function capacityWorkflowId(environment: string): string {
-  return `niu-capacity:${environment}`;
+/**
+ * Entity ids are per task queue when the queue is not the default one: test files run their
+ * own worker (own queue, own sandbox) against one dev server, and must not share entities.
+ */
+function queueSuffix(taskQueue?: string): string {
+  return taskQueue && taskQueue !== TASK_QUEUE ? `@${taskQueue}` : '';
+}
+export function capacityWorkflowId(environment: string, taskQueue?: string): string {
+  return `niu-capacity:${environment}${queueSuffix(taskQueue)}`;
 }
 
 export interface CapacityReservations {
@@ -147,8 +154,8 @@ export interface CapacityDecision {
 // account in different environments run one after the other, so one never removes the license
 // (or deletes the account) while another still needs it.
 export const UPN_LOCK_WORKFLOW_TYPE = 'upnLock';
-export function upnLockWorkflowId(userPrincipalName: string): string {
-  return `niu-upn:${userPrincipalName.toLowerCase()}`;
+export function upnLockWorkflowId(userPrincipalName: string, taskQueue?: string): string {
+  return `niu-upn:${userPrincipalName.toLowerCase()}${queueSuffix(taskQueue)}`;
 }
 
 /** A provisioning run, as the lock entity knows it. */
