@@ -146,7 +146,6 @@ export function graphActivities(config: Config, graph: Client, passwords: Passwo
           mailNickname: mailNickname || 'integration',
           usageLocation: input.usageLocation,
           passwordProfile: { password, forceChangePasswordNextSignIn: false },
-          passwordPolicies: 'DisablePasswordExpiration',
           ...ACCOUNT_MARK,
           employeeId: input.requestTag,
         })) as User;
@@ -187,9 +186,15 @@ export function graphActivities(config: Config, graph: Client, passwords: Passwo
       if (!user) return { removed: false }; // gone already (compensation after delete): nothing to remove
       const sku = await resolveSku(input.licenseSku);
       if (!user.assignedLicenses?.some((l) => l.skuId === sku.skuId)) return { removed: false };
-      await call(() =>
-        graph.api(`/users/${input.entraObjectId}/assignLicense`).post({ addLicenses: [], removeLicenses: [sku.skuId] }),
-      );
+      try {
+        await graph
+          .api(`/users/${input.entraObjectId}/assignLicense`)
+          .post({ addLicenses: [], removeLicenses: [sku.skuId] });
+      } catch (err) {
+        // Removed meanwhile (an earlier attempt whose answer was lost): the state we want.
+        if (/does not have a corresponding license/i.test((err as Error).message)) return { removed: false };
+        throw fromGraphError(err) ?? err;
+      }
       return { removed: true };
     },
 

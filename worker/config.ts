@@ -3,7 +3,7 @@
 // validated at start-up: a bad value stops the process with a message naming the variable.
 // With nothing set, everything points at the sandbox on its default port, so `npm start`
 // needs no manual step.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export class ConfigError extends Error {
@@ -77,6 +77,8 @@ export interface Config {
     shutdownGraceMs: number;
     metricsPort: number;
     maxConcurrentActivities: number;
+    /** Prebuilt workflow bundle (webpack output) to load instead of bundling workflows/ at start. */
+    workflowBundlePath: string | null;
   };
   sandbox: {
     url: string;
@@ -133,6 +135,19 @@ function list(env: Env, name: string, fallback: string[]): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** An optional path to an existing file (resolved against the project root). */
+function bundlePath(env: Env, name: string): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  const resolved = path.resolve(root, raw);
+  try {
+    accessSync(resolved, fsConstants.R_OK);
+  } catch (err) {
+    throw new ConfigError(name, `cannot be read: ${(err as Error).message}`);
+  }
+  return resolved;
 }
 
 const ALPHA2 = /^[A-Z]{2}$/;
@@ -288,6 +303,7 @@ export function loadConfig(env: Env = process.env): Config {
       shutdownGraceMs: int(env, 'WORKER_SHUTDOWN_GRACE_MS', 10_000),
       metricsPort: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
       maxConcurrentActivities: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 100, 1),
+      workflowBundlePath: bundlePath(env, 'WORKER_WORKFLOW_BUNDLE'),
     },
     sandbox: { url: sandboxUrl, host: str(env, 'SANDBOX_HOST', '127.0.0.1'), port: sandboxPort },
     environmentsFile,

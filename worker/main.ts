@@ -29,7 +29,10 @@ async function main(): Promise<void> {
   });
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await createWorker(config, { connection });
+  const worker = await createWorker(config, {
+    connection,
+    ...(config.worker.workflowBundlePath ? { workflowBundle: { codePath: config.worker.workflowBundlePath } } : {}),
+  });
   const logger = Runtime.instance().logger;
 
   let stopping = false;

@@ -6,6 +6,14 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../worker/config';
 import { createWorker } from '../../worker/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { ProvisionInput, StatusDocument, StepName } from '../../workflows/types';
+import { workflowIdFor, WORKFLOW_TYPE } from '../../workflows/types';
+import { NiuEnvironment, NiuStep, NiuUserPrincipalName } from '../../workflows/definitions';
+import type { Role, SystemUser } from '../../sandbox/types';
+import type { User as GraphUser } from '@microsoft/microsoft-graph-types';
+import { createGraphClient } from '../../activities/graph';
+import { createTokenSource } from '../../activities/credential';
 
 export interface TestWorker {
   config: Config;
@@ -18,12 +26,12 @@ export interface TestWorker {
 
 let runtimeInstalled = false;
 
-/** Quiet SDK logs in tests (warnings and errors only), unless NIU_TEST_LOG_LEVEL says otherwise. */
+/** Quiet SDK logs in tests (errors only; failed attempts are expected here), unless NIU_TEST_LOG_LEVEL says otherwise. */
 function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger((process.env.NIU_TEST_LOG_LEVEL as 'WARN') ?? 'WARN') });
+    Runtime.install({ logger: new DefaultLogger((process.env.NIU_TEST_LOG_LEVEL as 'ERROR') ?? 'ERROR') });
   } catch {
     // Already installed by another helper in this jest worker.
   }
@@ -69,4 +77,155 @@ export async function startTestWorker(options: {
 /** A task queue name unique to the calling test file and process. */
 export function testTaskQueue(name: string): string {
   return `niu-test-${name}-${process.pid}-${Date.now().toString(36)}`;
+}
+
+// ---- driving provisioning requests in tests ----
+
+/** Short timings for tests (the sandbox's syncDelayMs is set small to match). */
+export const FAST_TIMING: ProvisionInput['timing'] = {
+  syncTimeoutMs: 20_000,
+  syncPollInitialMs: 200,
+  syncPollMaxMs: 1_000,
+  forceSyncWindowMs: 10_000,
+  forceSyncIntervalMs: 250,
+  verifySettleMs: 300,
+  verifyMaxReapply: 2,
+};
+
+export function provisionInput(userPrincipalName: string, overrides: Partial<ProvisionInput> = {}): ProvisionInput {
+  return {
+    environment: 'contoso-prod',
+    userPrincipalName,
+    displayName: `Integration ${userPrincipalName.split('@')[0]}`,
+    usageLocation: 'US',
+    licenseSku: 'DYN365_ENTERPRISE_PLAN1',
+    securityRoles: [],
+    requestedAt: new Date().toISOString(),
+    timing: FAST_TIMING,
+    ...overrides,
+  };
+}
+
+/** Starts a request the way the API does (same id, type, search attributes, summary). */
+export async function startProvision(
+  tw: Pick<TestWorker, 'client' | 'taskQueue'>,
+  input: ProvisionInput,
+): Promise<WorkflowHandle> {
+  return tw.client.workflow.start(WORKFLOW_TYPE, {
+    taskQueue: tw.taskQueue,
+    workflowId: workflowIdFor(input.environment, input.userPrincipalName),
+    args: [input],
+    typedSearchAttributes: [
+      { key: NiuEnvironment, value: input.environment },
+      { key: NiuUserPrincipalName, value: input.userPrincipalName.toLowerCase() },
+      { key: NiuStep, value: 'reserve-capacity' },
+    ],
+    staticSummary: `Provision non-interactive user ${input.userPrincipalName} in ${input.environment}`,
+  });
+}
+
+export async function statusOf(handle: WorkflowHandle): Promise<StatusDocument> {
+  return handle.query<StatusDocument>('status');
+}
+
+/** Polls the status query until `predicate` holds (or fails the test after `timeoutMs`). */
+export async function waitForStatus(
+  handle: WorkflowHandle,
+  predicate: (doc: StatusDocument) => boolean,
+  timeoutMs = 30_000,
+): Promise<StatusDocument> {
+  const until = Date.now() + timeoutMs;
+  let last: StatusDocument | undefined;
+  for (;;) {
+    try {
+      last = await statusOf(handle);
+      if (predicate(last)) return last;
+    } catch {
+      // Not yet queryable (first workflow task pending).
+    }
+    if (Date.now() > until) {
+      throw new Error(`status condition not reached in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function stepStatus(doc: StatusDocument, name: StepName): string {
+  return doc.steps.find((s) => s.name === name)!.status;
+}
+
+/** The failure type a failed workflow ended with (its ApplicationFailure cause). */
+export async function failureTypeOf(handle: WorkflowHandle): Promise<string | null> {
+  try {
+    await handle.result();
+    return null;
+  } catch (err) {
+    let e = err as { cause?: unknown; type?: string };
+    while (e?.cause && !(e as { type?: string }).type) e = e.cause as typeof e;
+    return (e as { type?: string }).type ?? null;
+  }
+}
+
+// ---- the sandbox's control API (ARCHITECTURE.md section 6) ----
+
+export function sandboxControl(url: string) {
+  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const res = await fetch(`${url}/_sandbox/${path}`, {
+      method,
+      headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`sandbox ${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+  return {
+    state: () => call('GET', 'state') as Promise<Record<string, unknown>>,
+    reset: () => call('POST', 'reset'),
+    config: (patch: Record<string, unknown>) => call('PATCH', 'config', patch),
+    faults: (list: Record<string, unknown>[]) => call('PUT', 'faults', list),
+    clearFaults: () => call('DELETE', 'faults'),
+    requests: () => call('GET', 'requests') as Promise<unknown>,
+  };
+}
+
+/** Reads the sandbox's state document (GET /_sandbox/state, sandbox/control.ts stateView). */
+export function sandboxView(state: Record<string, unknown>) {
+  type User = GraphUser & { id: string; userPrincipalName: string };
+  const data = state as unknown as {
+    users: User[];
+    skus: { skuId: string; skuPartNumber: string; seats: number; consumedUnits: number; available: number }[];
+    environments: Record<
+      string,
+      { nonInteractiveLimit: number; nonInteractiveUsers: number; roles: Role[]; systemusers: SystemUser[] }
+    >;
+  };
+  const env = (name: string) => data.environments[name]!;
+  const named = (upn: string) => data.users.filter((u) => u.userPrincipalName.toLowerCase() === upn.toLowerCase());
+  return {
+    data,
+    user: (upn: string) => named(upn)[0],
+    usersNamed: named,
+    seatsUsed: (partNumber: string) => data.skus.find((s) => s.skuPartNumber === partNumber)!.consumedUnits,
+    systemUser: (environment: string, entraObjectId: string) =>
+      env(environment).systemusers.find((s) => s.azureactivedirectoryobjectid === entraObjectId),
+    roleNames: (environment: string, roleIds: string[]) =>
+      roleIds.map((id) => env(environment).roles.find((r) => r.roleid === id)?.name ?? id),
+    /** Enabled, non-application users in mode 4 (what counts toward the limit). */
+    nonInteractiveCount: (environment: string) => env(environment).nonInteractiveUsers,
+  };
+}
+
+/** Creates "someone else's" account straight through Graph (no mark of this service). */
+export async function createForeignUser(config: Config, upn: string): Promise<string> {
+  const graph = createGraphClient(config, createTokenSource(config));
+  const user = (await graph.api('/users').post({
+    accountEnabled: true,
+    displayName: 'Somebody else',
+    userPrincipalName: upn,
+    mailNickname: upn.split('@')[0],
+    usageLocation: 'US',
+    passwordProfile: { password: 'An0ther-Passw0rd!', forceChangePasswordNextSignIn: true },
+  })) as { id: string };
+  return user.id;
 }

@@ -1,0 +1,152 @@
+// Issue 4, "Done when" 4, 8, 9: the wait step under a sync that never happens, a worker process
+// killed (SIGKILL) during the wait, and a cancellation during the wait.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { startSandbox } from '../../sandbox/server';
+import { loadConfig } from '../../worker/config';
+import { freePort } from '../../scripts/ports';
+import {
+  failureTypeOf,
+  provisionInput,
+  sandboxControl,
+  sandboxView,
+  startProvision,
+  startTestWorker,
+  statusOf,
+  stepStatus,
+  testTaskQueue,
+  waitForStatus,
+  type TestWorker,
+} from '../helpers/worker';
+
+const SKU = 'DYN365_ENTERPRISE_PLAN1';
+const root = path.resolve(__dirname, '../..');
+let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+let control: ReturnType<typeof sandboxControl>;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ port: 0, certDir: path.join(loadConfig().dataDir, 'sandbox') });
+  control = sandboxControl(sandbox.url);
+});
+afterAll(async () => {
+  await sandbox?.close();
+});
+beforeEach(async () => {
+  await control.reset();
+});
+
+/** No sync ever: Dataverse never sees the user and addUser keeps answering userNotLicensed. */
+const NEVER = { syncDelayMs: 3_600_000, licensePropagationMs: 3_600_000 };
+
+describe('with an in-process worker', () => {
+  let tw: TestWorker;
+  beforeAll(async () => {
+    tw = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue: testTaskQueue('failures') });
+  });
+  afterAll(async () => {
+    await tw?.stop();
+  });
+
+  test('4. the sync never happens: sync-timeout, then compensation', async () => {
+    await control.config(NEVER);
+    const upn = 'svc-nosync@contoso.onmicrosoft.com';
+    const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU);
+    const handle = await startProvision(
+      tw,
+      provisionInput(upn, { timing: { ...provisionInput(upn).timing, syncTimeoutMs: 2_500, syncPollMaxMs: 500 } }),
+    );
+    expect(await failureTypeOf(handle)).toBe('sync-timeout');
+    const doc = await statusOf(handle);
+    expect(doc.status).toBe('failed');
+    expect(doc.error?.type).toBe('sync-timeout');
+    expect(stepStatus(doc, 'await-dataverse-user')).toBe('failed');
+    expect(doc.steps.find((s) => s.name === 'await-dataverse-user')!.attempts).toBeGreaterThan(2); // it polled
+    expect(stepStatus(doc, 'assign-license')).toBe('compensated');
+    expect(stepStatus(doc, 'create-entra-user')).toBe('compensated');
+    expect(stepStatus(doc, 'reserve-capacity')).toBe('compensated');
+    const after = sandboxView(await control.state());
+    expect(after.user(upn)).toBeUndefined();
+    expect(after.seatsUsed(SKU)).toBe(seatsBefore);
+  });
+
+  test('9. cancellation during the wait: compensated, status cancelled', async () => {
+    await control.config(NEVER);
+    const upn = 'svc-cancel@contoso.onmicrosoft.com';
+    const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU);
+    const handle = await startProvision(tw, provisionInput(upn));
+    await waitForStatus(handle, (d) => stepStatus(d, 'await-dataverse-user') === 'waiting');
+    expect(sandboxView(await control.state()).user(upn)).toBeDefined();
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    const doc = await statusOf(handle);
+    expect(doc.status).toBe('cancelled');
+    expect(doc.error?.type).toBe('cancelled');
+    expect(stepStatus(doc, 'create-entra-user')).toBe('compensated');
+    expect(stepStatus(doc, 'assign-license')).toBe('compensated');
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    const after = sandboxView(await control.state());
+    expect(after.user(upn)).toBeUndefined();
+    expect(after.seatsUsed(SKU)).toBe(seatsBefore);
+  });
+});
+
+/** The worker as its own process (worker/main.ts), so it can be killed for real. */
+async function spawnWorker(taskQueue: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      SANDBOX_URL: sandbox.url,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      WORKER_METRICS_PORT: String(await freePort()),
+      WORKER_WORKFLOW_BUNDLE: process.env.NIU_TEST_WORKFLOW_BUNDLE,
+      LOG_LEVEL: 'WARN',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM') process.stderr.write(output);
+  });
+  return child;
+}
+
+test('8. the worker killed (SIGKILL) during the wait and started again: the request completes', async () => {
+  await control.config(NEVER);
+  const taskQueue = testTaskQueue('restart');
+  const upn = 'svc-restart@contoso.onmicrosoft.com';
+  const first = await spawnWorker(taskQueue);
+  // A client of its own (the workers are other processes).
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  const client = new Client({ connection });
+  try {
+    const handle = await startProvision({ client, taskQueue }, provisionInput(upn));
+    await waitForStatus(handle, (d) => stepStatus(d, 'await-dataverse-user') === 'waiting', 60_000);
+    const exited = new Promise((r) => first.once('exit', r));
+    first.kill('SIGKILL');
+    await exited;
+    // While no worker runs, the platform catches up.
+    await control.config({ syncDelayMs: 200, licensePropagationMs: 100 });
+    const second = await spawnWorker(taskQueue);
+    try {
+      const result = await handle.result();
+      const doc = await statusOf(handle);
+      expect(doc.status).toBe('succeeded');
+      const su = sandboxView(await control.state()).systemUser('contoso-prod', result.entraObjectId);
+      expect(su?.accessmode).toBe(4);
+    } finally {
+      const exited2 = new Promise((r) => second.once('exit', r));
+      second.kill('SIGTERM');
+      await exited2;
+    }
+  } finally {
+    if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
+    await connection.close();
+  }
+}, 120_000);

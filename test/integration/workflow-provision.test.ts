@@ -1,0 +1,117 @@
+// Issue 4, "Done when" 1, 2, 3, 5: the provisioning workflow on the real dev server, with a real
+// worker, against the sandbox over HTTPS with the real Microsoft client libraries.
+import path from 'node:path';
+import { startSandbox } from '../../sandbox/server';
+import { loadConfig } from '../../worker/config';
+import {
+  createForeignUser,
+  failureTypeOf,
+  provisionInput,
+  sandboxControl,
+  sandboxView,
+  startProvision,
+  startTestWorker,
+  statusOf,
+  stepStatus,
+  testTaskQueue,
+  type TestWorker,
+} from '../helpers/worker';
+import { STEP_NAMES } from '../../workflows/types';
+
+const SKU = 'DYN365_ENTERPRISE_PLAN1';
+let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+let tw: TestWorker;
+let control: ReturnType<typeof sandboxControl>;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ port: 0, certDir: path.join(loadConfig().dataDir, 'sandbox') });
+  control = sandboxControl(sandbox.url);
+  tw = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue: testTaskQueue('provision') });
+});
+
+afterAll(async () => {
+  await tw?.stop();
+  await sandbox?.close();
+});
+
+beforeEach(async () => {
+  await control.reset();
+  await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
+});
+
+test('1. happy path: eight steps completed; user unlicensed, mode 4 with its roles; seats back', async () => {
+  const upn = 'svc-happy@contoso.onmicrosoft.com';
+  const before = sandboxView(await control.state());
+  const seatsBefore = before.seatsUsed(SKU);
+  const handle = await startProvision(tw, provisionInput(upn, { securityRoles: ['Basic User', 'Integration User'] }));
+  const result = await handle.result();
+  const doc = await statusOf(handle);
+
+  expect(doc.status).toBe('succeeded');
+  expect(doc.steps.map((s) => [s.name, s.status])).toEqual(STEP_NAMES.map((n) => [n, 'completed']));
+  expect(doc.result).toEqual(result);
+  expect(result.accessMode).toBe('non-interactive');
+
+  const after = sandboxView(await control.state());
+  const user = after.user(upn);
+  expect(user?.id).toBe(result.entraObjectId);
+  expect(user?.assignedLicenses ?? []).toEqual([]);
+  expect(user?.employeeType).toBe('NonInteractiveIntegration');
+  const su = after.systemUser('contoso-prod', result.entraObjectId);
+  expect(su?.systemuserid).toBe(result.systemUserId);
+  expect(su?.accessmode).toBe(4);
+  expect(su?.isdisabled).toBe(false);
+  expect(after.roleNames('contoso-prod', su!.roles).sort()).toEqual(['Basic User', 'Integration User']);
+  expect(after.seatsUsed(SKU)).toBe(seatsBefore);
+
+  // Search attributes were kept current: the last step is visible to operators.
+  const description = await handle.describe();
+  expect(description.searchAttributes.NiuStep).toEqual(['verify-access-mode']);
+});
+
+test('2. a foreign account with the same UPN: upn-conflict, the account untouched', async () => {
+  const upn = 'svc-foreign@contoso.onmicrosoft.com';
+  // Someone else's account, created directly in Graph through the sandbox's token endpoint.
+  await createForeignUser(tw.config, upn);
+  const before = sandboxView(await control.state()).user(upn);
+  const handle = await startProvision(tw, provisionInput(upn));
+  expect(await failureTypeOf(handle)).toBe('upn-conflict');
+  const doc = await statusOf(handle);
+  expect(doc.status).toBe('failed');
+  expect(doc.error?.type).toBe('upn-conflict');
+  expect(stepStatus(doc, 'create-entra-user')).toBe('failed');
+  expect(stepStatus(doc, 'assign-license')).toBe('pending');
+  const after = sandboxView(await control.state()).user(upn);
+  expect(after).toEqual(before);
+});
+
+test('3. no free seats: license-unavailable, the created user deleted again', async () => {
+  const upn = 'svc-noseat@contoso.onmicrosoft.com';
+  const state = sandboxView(await control.state());
+  // Exactly as many seats as are consumed: none free.
+  await control.config({ skus: { [SKU]: { seats: state.seatsUsed(SKU) } } });
+  const handle = await startProvision(tw, provisionInput(upn));
+  expect(await failureTypeOf(handle)).toBe('license-unavailable');
+  const doc = await statusOf(handle);
+  expect(doc.status).toBe('failed');
+  expect(stepStatus(doc, 'assign-license')).toBe('failed');
+  expect(stepStatus(doc, 'create-entra-user')).toBe('compensated');
+  expect(stepStatus(doc, 'reserve-capacity')).toBe('compensated');
+  expect(sandboxView(await control.state()).user(upn)).toBeUndefined();
+});
+
+test('5. revert window on: verify-access-mode restores mode 4 and succeeds (roles skipped)', async () => {
+  const upn = 'svc-revert@contoso.onmicrosoft.com';
+  await control.config({ revertWindowMs: 60_000 });
+  const handle = await startProvision(tw, provisionInput(upn));
+  const result = await handle.result();
+  const doc = await statusOf(handle);
+  expect(doc.status).toBe('succeeded');
+  expect(stepStatus(doc, 'assign-security-roles')).toBe('skipped');
+  const verify = doc.steps.find((s) => s.name === 'verify-access-mode')!;
+  expect(verify.status).toBe('completed');
+  expect(verify.attempts).toBeGreaterThanOrEqual(2); // the re-apply
+  const su = sandboxView(await control.state()).systemUser('contoso-prod', result.entraObjectId);
+  expect(su?.accessmode).toBe(4);
+  expect(su?.revertedOnce).toBe(true);
+});
