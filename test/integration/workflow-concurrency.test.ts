@@ -1,0 +1,121 @@
+// Issue 4, "Done when" 6 and 10: the per-environment capacity entity under concurrent requests,
+// and one integration account requested for two environments at the same moment.
+import path from 'node:path';
+import { startSandbox } from '../../sandbox/server';
+import { loadConfig } from '../../worker/config';
+import {
+  failureTypeOf,
+  provisionInput,
+  sandboxControl,
+  sandboxView,
+  startProvision,
+  startTestWorker,
+  statusOf,
+  stepStatus,
+  testTaskQueue,
+  type TestWorker,
+} from '../helpers/worker';
+
+const SKU = 'DYN365_ENTERPRISE_PLAN1';
+let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+let tw: TestWorker;
+let control: ReturnType<typeof sandboxControl>;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ port: 0, certDir: path.join(loadConfig().dataDir, 'sandbox') });
+  control = sandboxControl(sandbox.url);
+  tw = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue: testTaskQueue('concurrency') });
+});
+afterAll(async () => {
+  await tw?.stop();
+  await sandbox?.close();
+});
+beforeEach(async () => {
+  await control.reset();
+  await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
+});
+
+/** Samples the sandbox's count of non-interactive users in `env` until stopped; returns the maximum. */
+function watchCount(env: string): { stop(): Promise<number> } {
+  let max = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      max = Math.max(max, sandboxView(await control.state()).nonInteractiveCount(env));
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return max;
+    },
+  };
+}
+
+test('6. limit 5 with 3 used, 6 concurrent requests: exactly 2 succeed, 4 capacity-exhausted; never above 5', async () => {
+  await control.config({ environments: { 'contoso-prod': { nonInteractiveLimit: 5 } } });
+  // Three non-interactive users already there (provisioned the normal way).
+  const existing = await Promise.all(
+    [1, 2, 3].map((i) => startProvision(tw, provisionInput(`svc-existing${i}@contoso.onmicrosoft.com`))),
+  );
+  await Promise.all(existing.map((h) => h.result()));
+  expect(sandboxView(await control.state()).nonInteractiveCount('contoso-prod')).toBe(3);
+  const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU);
+
+  const watcher = watchCount('contoso-prod');
+  const upns = [1, 2, 3, 4, 5, 6].map((i) => `svc-burst${i}@contoso.onmicrosoft.com`);
+  const handles = await Promise.all(upns.map((upn) => startProvision(tw, provisionInput(upn))));
+  const outcomes = await Promise.all(handles.map((h) => failureTypeOf(h)));
+  const max = await watcher.stop();
+
+  expect(outcomes.filter((o) => o === null)).toHaveLength(2);
+  expect(outcomes.filter((o) => o === 'capacity-exhausted')).toHaveLength(4);
+  expect(max).toBeLessThanOrEqual(5);
+  const state = sandboxView(await control.state());
+  expect(state.nonInteractiveCount('contoso-prod')).toBe(5);
+  for (const [i, handle] of handles.entries()) {
+    const doc = await statusOf(handle);
+    if (outcomes[i] === null) continue;
+    // Refused before anything was created: nothing to undo but the (never granted) slot.
+    expect(doc.status).toBe('failed');
+    expect(doc.error?.type).toBe('capacity-exhausted');
+    expect(stepStatus(doc, 'reserve-capacity')).toBe('failed');
+    expect(stepStatus(doc, 'create-entra-user')).toBe('pending');
+    expect(state.user(upns[i]!)).toBeUndefined();
+  }
+  expect(state.seatsUsed(SKU)).toBe(seatsBefore);
+  // The platform itself never had to refuse mode 4: the entity kept the requests below the limit.
+  const log = (await control.requests()) as { requests: { method: string; path: string; status: number }[] };
+  expect(log.requests.filter((r) => r.method === 'PATCH' && /systemusers/.test(r.path) && r.status >= 400)).toEqual([]);
+  // All slots were given back.
+  const reservations = await tw.client.workflow
+    .getHandle(`niu-capacity:contoso-prod@${tw.taskQueue}`)
+    .query<{ reserved: number }>('reservations');
+  expect(reservations.reserved).toBe(0);
+}, 120_000);
+
+test('10. the same UPN for contoso-prod and contoso-test at once: both succeed, one account, mode 4 in both, no license', async () => {
+  const upn = 'svc-shared@contoso.onmicrosoft.com';
+  const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU);
+  const [prod, test] = await Promise.all([
+    startProvision(tw, provisionInput(upn, { environment: 'contoso-prod' })),
+    startProvision(tw, provisionInput(upn, { environment: 'contoso-test' })),
+  ]);
+  const [a, b] = await Promise.all([prod.result(), test.result()]);
+  expect(a.entraObjectId).toBe(b.entraObjectId);
+  const state = sandboxView(await control.state());
+  expect(state.usersNamed(upn)).toHaveLength(1);
+  expect(state.user(upn)?.assignedLicenses ?? []).toEqual([]);
+  expect(state.systemUser('contoso-prod', a.entraObjectId)?.accessmode).toBe(4);
+  expect(state.systemUser('contoso-test', a.entraObjectId)?.accessmode).toBe(4);
+  expect(state.systemUser('contoso-prod', a.entraObjectId)?.isdisabled).toBe(false);
+  expect(state.systemUser('contoso-test', a.entraObjectId)?.isdisabled).toBe(false);
+  expect(state.seatsUsed(SKU)).toBe(seatsBefore);
+  // One of them created the account, the other adopted it.
+  const details = [await statusOf(prod), await statusOf(test)].map(
+    (d) => d.steps.find((s) => s.name === 'create-entra-user')!.detail,
+  );
+  expect(details.sort()).toEqual(['account created', 'existing integration account adopted']);
+}, 120_000);
