@@ -4,7 +4,17 @@
 // RetrieveOrganizationResources() and WhoAmI() functions. Errors use Dataverse's
 // {"error":{"code":"0x…","message"}} shape; the access-mode limit fails with the platform's message.
 import type { Ctx, Reply } from './http';
-import { GUID_RE, HttpError, bearerToken, dataverseError, empty, headerValue, isObject, json } from './http';
+import {
+  GUID_RE,
+  HttpError,
+  bearerToken,
+  dataverseError,
+  empty,
+  headerValue,
+  isObject,
+  json,
+  odataQuery,
+} from './http';
 import { type EntitySchema, ODataError, compileFilter, parseSelect, project } from './odata';
 import { TENANT_ID } from './seed';
 import { ACCESS_MODE, type Store, touch } from './store';
@@ -264,7 +274,7 @@ function list(ctx: Ctx, env: Environment, set: EntitySet, rows: Row[], contextSu
     const next = new URLSearchParams();
     for (const [k, v] of ctx.query) if (k !== '$skiptoken') next.set(k, v);
     next.set('$skiptoken', `<cookie page="${Math.floor(offset / pageSize) + 2}" offset="${offset + pageSize}" />`);
-    out['@odata.nextLink'] = `${apiBase(ctx, env)}/${contextSuffix}?${next.toString().replace(/\+/g, '%20')}`;
+    out['@odata.nextLink'] = `${apiBase(ctx, env)}/${contextSuffix}?${odataQuery(next)}`;
   }
   return json(200, out, headers);
 }

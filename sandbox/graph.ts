@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type * as Graph from '@microsoft/microsoft-graph-types';
 import type { Ctx, Reply } from './http';
-import { GUID_RE, HttpError, bearerToken, empty, graphError, isObject, json } from './http';
+import { GUID_RE, HttpError, bearerToken, empty, graphError, isObject, json, odataQuery } from './http';
 import { type EntitySchema, ODataError, compileFilter, parseSelect, project } from './odata';
 import { GRAPH_AUDIENCE, TENANT_DISPLAY_NAME, TENANT_ID, VERIFIED_DOMAINS } from './seed';
 import type { Store } from './store';
@@ -396,7 +396,7 @@ function listUsers(ctx: Ctx, deps: GraphDeps): Reply {
     for (const [k, v] of ctx.query) if (k.toLowerCase() !== '$skiptoken') next.set(k, v);
     next.set('$top', String(top));
     next.set('$skiptoken', Buffer.from(`offset:${offset + top}`).toString('base64url'));
-    out['@odata.nextLink'] = `${ctx.baseUrl}/v1.0/users?${next.toString().replace(/\+/g, '%20')}`;
+    out['@odata.nextLink'] = `${ctx.baseUrl}/v1.0/users?${odataQuery(next)}`;
   }
   out.value = page.map((u) => renderUser(u, select));
   return json(200, out);

@@ -151,3 +151,10 @@ export function bearerToken(ctx: Ctx): string | null {
 }
 
 export const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A query string as OData services write it in next links: `$` names kept literal. */
+export function odataQuery(params: URLSearchParams): string {
+  return [...params]
+    .map(([k, v]) => `${encodeURIComponent(k).replace(/^%24/, '$')}=${encodeURIComponent(v)}`)
+    .join('&');
+}

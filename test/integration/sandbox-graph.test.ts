@@ -1,0 +1,378 @@
+// Contract tests of the sandbox's Microsoft Graph, driven through the real Graph SDK client
+// (baseUrl + customHosts) with tokens from ClientSecretCredential: users, $select/$filter,
+// paging, licensing and seats, group membership, Graph's error bodies, and token rejection.
+import { PageIterator } from '@microsoft/microsoft-graph-client';
+import type { Client } from '@microsoft/microsoft-graph-client';
+import {
+  DOMAIN,
+  GRAPH_SCOPE,
+  SKU_ID,
+  SKU_PART,
+  type Sandbox,
+  type SandboxControl,
+  caught,
+  createUser,
+  credential,
+  dataverseUrl,
+  graphClient,
+  graphClientWithToken,
+  license,
+  password,
+  sandboxControl,
+  sleep,
+  startTestSandbox,
+  unlicense,
+} from '../helpers/sandbox';
+
+let sandbox: Sandbox;
+let control: SandboxControl;
+let graph: Client;
+
+beforeAll(async () => {
+  sandbox = await startTestSandbox();
+  control = sandboxControl(sandbox.url);
+  graph = graphClient(sandbox);
+});
+afterAll(() => sandbox?.close());
+beforeEach(() => control.reset());
+
+type GraphErrorBody = {
+  error: {
+    code: string;
+    message: string;
+    details?: { code: string; target: string }[];
+    innerError: Record<string, string>;
+  };
+};
+
+/** The Graph error a call failed with: status, code and the parsed body. */
+async function graphError(promise: Promise<unknown>) {
+  const err = await caught(promise);
+  // GraphError.body is the JSON of the response's `error` member.
+  return { status: err.statusCode as number, code: err.code as string, body: { error: err.body } as GraphErrorBody };
+}
+
+describe('users', () => {
+  test('POST creates a user and answers 201 with the default property set, never the password', async () => {
+    const created = (await graph.api('/users').post({
+      accountEnabled: true,
+      displayName: 'ERP integration',
+      mailNickname: 'svc-erp',
+      userPrincipalName: `svc-erp@${DOMAIN}`,
+      usageLocation: 'US',
+      employeeType: 'noninteractive-users',
+      companyName: 'niu:contoso-prod',
+      passwordProfile: { password: password(), forceChangePasswordNextSignIn: true },
+    })) as Record<string, unknown>;
+    expect(created['@odata.context']).toBe(`${sandbox.url}/v1.0/$metadata#users/$entity`);
+    expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(created).toMatchObject({
+      displayName: 'ERP integration',
+      userPrincipalName: `svc-erp@${DOMAIN}`,
+      businessPhones: [],
+    });
+    expect(created).not.toHaveProperty('passwordProfile');
+    expect(created).not.toHaveProperty('employeeType'); // not in the default set
+    const state = await control.state();
+    expect(state.users).toHaveLength(1);
+    expect(state.users[0]).toMatchObject({ id: created.id, passwordSet: true, employeeType: 'noninteractive-users' });
+    expect(JSON.stringify(state)).not.toContain('password":');
+  });
+
+  test('GET by id or by UPN (any case), with $select of the marker properties', async () => {
+    const id = await createUser(graph, `svc-a@${DOMAIN}`, { employeeType: 'niu', companyName: 'c', department: 'd' });
+    const select =
+      'id,userPrincipalName,employeeType,companyName,department,accountEnabled,usageLocation,assignedLicenses';
+    const byId = (await graph.api(`/users/${id}`).select(select).get()) as Record<string, unknown>;
+    const byUpn = (await graph.api(`/users/SVC-A@${DOMAIN.toUpperCase()}`).select(select).get()) as Record<
+      string,
+      unknown
+    >;
+    expect(byUpn).toEqual(byId);
+    expect(byId).toEqual({
+      '@odata.context': `${sandbox.url}/v1.0/$metadata#users(${select})/$entity`,
+      id,
+      userPrincipalName: `svc-a@${DOMAIN}`,
+      employeeType: 'niu',
+      companyName: 'c',
+      department: 'd',
+      accountEnabled: true,
+      usageLocation: 'US',
+      assignedLicenses: [],
+    });
+  });
+
+  test('PATCH updates properties (204) and DELETE removes the user (then 404)', async () => {
+    const id = await createUser(graph, `svc-b@${DOMAIN}`);
+    await graph.api(`/users/${id}`).patch({ accountEnabled: false, department: 'Integrations', usageLocation: 'de' });
+    const after = (await graph.api(`/users/${id}`).select('accountEnabled,department,usageLocation').get()) as Record<
+      string,
+      unknown
+    >;
+    expect(after).toMatchObject({ accountEnabled: false, department: 'Integrations', usageLocation: 'DE' });
+    await graph.api(`/users/${id}`).delete();
+    const gone = await graphError(graph.api(`/users/${id}`).get());
+    expect(gone.status).toBe(404);
+    expect(gone.code).toBe('Request_ResourceNotFound');
+    expect(gone.body.error.message).toBe(
+      `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+    );
+    expect(gone.body.error.innerError).toMatchObject({ 'request-id': expect.any(String), date: expect.any(String) });
+    expect((await control.state()).deletedUsers.map((u) => u.id)).toEqual([id]);
+  });
+
+  test('$filter on userPrincipalName (eq, with an escaped quote), startswith and employeeType', async () => {
+    await createUser(graph, `o'brien@${DOMAIN}`, { mailNickname: 'obrien', employeeType: 'niu' });
+    await createUser(graph, `svc-x@${DOMAIN}`, { employeeType: 'niu' });
+    await createUser(graph, `human@${DOMAIN}`);
+    const eq = (await graph
+      .api('/users')
+      .filter(`userPrincipalName eq 'O''Brien@${DOMAIN}'`)
+      .select('userPrincipalName')
+      .get()) as { value: { userPrincipalName: string }[] };
+    expect(eq.value.map((u) => u.userPrincipalName)).toEqual([`o'brien@${DOMAIN}`]);
+    const starts = (await graph.api('/users').filter(`startswith(userPrincipalName,'svc-')`).get()) as {
+      value: { userPrincipalName: string }[];
+    };
+    expect(starts.value.map((u) => u.userPrincipalName)).toEqual([`svc-x@${DOMAIN}`]);
+    const marked = (await graph.api('/users').filter(`employeeType eq 'niu' and accountEnabled eq true`).get()) as {
+      value: unknown[];
+    };
+    expect(marked.value).toHaveLength(2);
+    const licensed = (await graph.api('/users').filter(`assignedLicenses/any(x:x/skuId eq ${SKU_ID})`).get()) as {
+      value: unknown[];
+    };
+    expect(licensed.value).toHaveLength(0);
+  });
+
+  test('$top pages with @odata.nextLink, which the SDK PageIterator follows to the end', async () => {
+    for (let i = 0; i < 5; i++) await createUser(graph, `page-${i}@${DOMAIN}`);
+    const first = (await graph.api('/users').top(2).select('userPrincipalName').get()) as {
+      value: unknown[];
+      '@odata.nextLink'?: string;
+    };
+    expect(first.value).toHaveLength(2);
+    expect(first['@odata.nextLink']).toMatch(new RegExp(`^${sandbox.url}/v1.0/users\\?.*\\$skiptoken=`));
+    const seen: string[] = [];
+    const iterator = new PageIterator(graph, first as never, (u: { userPrincipalName: string }) => {
+      seen.push(u.userPrincipalName);
+      return true;
+    });
+    await iterator.iterate();
+    expect(seen).toEqual([0, 1, 2, 3, 4].map((i) => `page-${i}@${DOMAIN}`));
+    const requests = await control.requests({ service: 'graph', method: 'GET', path: '^/v1.0/users\\?' });
+    expect(requests).toHaveLength(3);
+  });
+
+  test('a duplicate UPN is 400 Request_BadRequest with ObjectConflict', async () => {
+    await createUser(graph, `dup@${DOMAIN}`);
+    const err = await graphError(createUser(graph, `DUP@${DOMAIN}`));
+    expect(err.status).toBe(400);
+    expect(err.code).toBe('Request_BadRequest');
+    expect(err.body.error.message).toBe(
+      'Another object with the same value for property userPrincipalName already exists.',
+    );
+    expect(err.body.error.details).toEqual([
+      expect.objectContaining({ code: 'ObjectConflict', target: 'userPrincipalName' }),
+    ]);
+  });
+
+  test('a UPN outside the verified domains, a weak password, missing and unknown properties are rejected', async () => {
+    const domain = await graphError(createUser(graph, 'svc@fabrikam.com'));
+    expect(domain.status).toBe(400);
+    expect(domain.body.error.message).toMatch(/domain portion of the userPrincipalName property is invalid/);
+    const weak = await graphError(createUser(graph, `weak@${DOMAIN}`, { passwordProfile: { password: 'password' } }));
+    expect(weak.body.error.message).toMatch(/does not comply with password complexity requirements/);
+    const missing = await graphError(
+      graph
+        .api('/users')
+        .post({
+          accountEnabled: true,
+          displayName: 'x',
+          userPrincipalName: `m@${DOMAIN}`,
+          passwordProfile: { password: password() },
+        }),
+    );
+    expect(missing.body.error.message).toBe("Invalid value specified for property 'mailNickname' of resource 'User'.");
+    const unknown = await graphError(createUser(graph, `u@${DOMAIN}`, { favouriteColour: 'blue' } as never));
+    expect(unknown.body.error.message).toBe(
+      "Property 'favouriteColour' does not exist as a declared property or extension property.",
+    );
+    const readOnly = await graphError(createUser(graph, `r@${DOMAIN}`, { assignedLicenses: [] }));
+    expect(readOnly.body.error.message).toMatch(/read-only/);
+    const badLocation = await graphError(createUser(graph, `l@${DOMAIN}`, { usageLocation: 'USA' }));
+    expect(badLocation.body.error.message).toBe(
+      "Invalid value specified for property 'usageLocation' of resource 'User'.",
+    );
+    expect((await control.state()).users).toHaveLength(0);
+  });
+
+  test('malformed or unsupported queries are 400 with the position or the property', async () => {
+    const syntax = await graphError(graph.api('/users').filter("userPrincipalName eq 'unterminated").get());
+    expect(syntax.status).toBe(400);
+    expect(syntax.body.error.message).toMatch(/^Invalid filter clause: Syntax error/);
+    const property = await graphError(graph.api('/users').filter("shoeSize eq '9'").get());
+    expect(property.body.error.message).toContain(
+      "Could not find a property named 'shoeSize' on type 'microsoft.graph.user'",
+    );
+    const select = await graphError(graph.api('/users').select('id,shoeSize').get());
+    expect(select.body.error.message).toContain("Could not find a property named 'shoeSize'");
+    const top = await graphError(graph.api('/users').top(1000).get());
+    expect(top.body.error.message).toMatch(/Invalid page size/);
+  });
+
+  test('a newly created user can be briefly invisible (replicationDelayMs)', async () => {
+    await control.config({ replicationDelayMs: 600 });
+    const id = await createUser(graph, `fresh@${DOMAIN}`);
+    expect((await graphError(graph.api(`/users/${id}`).get())).status).toBe(404);
+    await sleep(700);
+    expect(((await graph.api(`/users/${id}`).get()) as { id: string }).id).toBe(id);
+  });
+});
+
+describe('licenses', () => {
+  async function seats() {
+    const skus = (await graph.api('/subscribedSkus').get()) as {
+      value: {
+        skuId: string;
+        skuPartNumber: string;
+        consumedUnits: number;
+        prepaidUnits: { enabled: number; warning: number };
+      }[];
+    };
+    return skus.value.find((s) => s.skuPartNumber === SKU_PART)!;
+  }
+
+  test('subscribedSkus lists the seeded SKU with 25 seats and counts consumed units', async () => {
+    const before = await seats();
+    expect(before).toMatchObject({ skuId: SKU_ID, consumedUnits: 0, prepaidUnits: { enabled: 25, warning: 0 } });
+    const id = await createUser(graph, `lic@${DOMAIN}`);
+    await license(graph, id);
+    await license(graph, id); // assigning an assigned license changes nothing
+    expect((await seats()).consumedUnits).toBe(1);
+    const user = (await graph.api(`/users/${id}`).select('assignedLicenses').get()) as {
+      assignedLicenses: { skuId: string }[];
+    };
+    expect(user.assignedLicenses).toEqual([{ skuId: SKU_ID, disabledPlans: [] }]);
+    await unlicense(graph, id);
+    expect((await seats()).consumedUnits).toBe(0);
+  });
+
+  test('assignLicense answers 200 with the user', async () => {
+    const id = await createUser(graph, `lic2@${DOMAIN}`);
+    const res = (await graph
+      .api(`/users/${id}/assignLicense`)
+      .post({ addLicenses: [{ skuId: SKU_ID, disabledPlans: [] }], removeLicenses: [] })) as Record<string, unknown>;
+    expect(res).toMatchObject({ id, userPrincipalName: `lic2@${DOMAIN}` });
+  });
+
+  test('licensing needs a usage location', async () => {
+    const id = await createUser(graph, `noloc@${DOMAIN}`, { usageLocation: undefined });
+    const err = await graphError(license(graph, id));
+    expect(err.status).toBe(400);
+    expect(err.code).toBe('Request_BadRequest');
+    expect(err.body.error.message).toBe('License assignment cannot be done for user with invalid usage location.');
+  });
+
+  test('no free seats, an unknown SKU and removing a license the user lacks are errors', async () => {
+    await control.config({ skus: { [SKU_PART]: { seats: 1 } } });
+    const a = await createUser(graph, `a@${DOMAIN}`);
+    const b = await createUser(graph, `b@${DOMAIN}`);
+    await license(graph, a);
+    const full = await graphError(license(graph, b));
+    expect(full.status).toBe(400);
+    expect(full.body.error.message).toMatch(/does not have any available licenses\.$/);
+    const unknown = await graphError(license(graph, b, '00000000-0000-0000-0000-000000000001'));
+    expect(unknown.body.error.message).toMatch(/does not correspond to a valid company License/);
+    const lacking = await graphError(unlicense(graph, b));
+    expect(lacking.body.error.message).toBe('User does not have a corresponding license.');
+    const missing = await graphError(graph.api(`/users/${b}/assignLicense`).post({ addLicenses: [] }));
+    expect(missing.body.error.message).toMatch(/missing parameters are: removeLicenses/);
+    const state = await control.state();
+    expect(state.skus.find((s) => s.skuPartNumber === SKU_PART)).toMatchObject({
+      seats: 1,
+      consumedUnits: 1,
+      available: 0,
+    });
+  });
+
+  test('deleting a licensed user frees its seat', async () => {
+    const id = await createUser(graph, `del@${DOMAIN}`);
+    await license(graph, id);
+    expect((await seats()).consumedUnits).toBe(1);
+    await graph.api(`/users/${id}`).delete();
+    expect((await seats()).consumedUnits).toBe(0);
+  });
+});
+
+describe('group membership', () => {
+  test('members/$ref adds, lists, rejects duplicates and removes', async () => {
+    const groups = (await graph.api('/groups').filter("displayName eq 'Dynamics Non-Interactive Users'").get()) as {
+      value: { id: string }[];
+    };
+    const groupId = groups.value[0]!.id;
+    const id = await createUser(graph, `member@${DOMAIN}`);
+    const ref = { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${id}` };
+    await graph.api(`/groups/${groupId}/members/$ref`).post(ref);
+    const members = (await graph.api(`/groups/${groupId}/members`).get()) as {
+      value: { id: string; '@odata.type': string }[];
+    };
+    expect(members.value).toEqual([expect.objectContaining({ id, '@odata.type': '#microsoft.graph.user' })]);
+    const memberOf = (await graph.api(`/users/${id}/memberOf`).get()) as { value: { id: string }[] };
+    expect(memberOf.value.map((g) => g.id)).toEqual([groupId]);
+    const dup = await graphError(graph.api(`/groups/${groupId}/members/$ref`).post(ref));
+    expect(dup.status).toBe(400);
+    expect(dup.body.error.message).toMatch(/added object references already exist/);
+    await graph.api(`/groups/${groupId}/members/${id}/$ref`).delete();
+    expect(((await graph.api(`/groups/${groupId}/members`).get()) as { value: unknown[] }).value).toEqual([]);
+    expect((await graphError(graph.api(`/groups/${groupId}/members/${id}/$ref`).delete())).status).toBe(404);
+  });
+});
+
+describe('authentication and authorization', () => {
+  test('no token: 401 InvalidAuthenticationToken with a challenge', async () => {
+    const res = await fetch(`${sandbox.url}/v1.0/users`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    const body = (await res.json()) as GraphErrorBody;
+    expect(body.error).toMatchObject({ code: 'InvalidAuthenticationToken', message: 'Access token is empty.' });
+  });
+
+  test('a token for another audience is rejected', async () => {
+    const token = (await credential(sandbox).getToken(`${dataverseUrl(sandbox, 'contoso-prod')}/.default`)).token;
+    const err = await graphError(graphClientWithToken(sandbox, token).api('/users').get());
+    expect(err.status).toBe(401);
+    expect(err.code).toBe('InvalidAuthenticationToken');
+    expect(err.body.error.message).toBe('Access token validation failure. Invalid audience.');
+  });
+
+  test('an expired token is rejected', async () => {
+    await control.config({ tokenLifetimeSeconds: 1 });
+    const token = (await credential(sandbox).getToken(GRAPH_SCOPE)).token;
+    const client = graphClientWithToken(sandbox, token);
+    await client.api('/users').get(); // valid while fresh
+    await sleep(2_100);
+    const err = await graphError(client.api('/users').get());
+    expect(err.status).toBe(401);
+    expect(err.body.error.message).toBe('Lifetime validation failed, the token is expired.');
+  });
+
+  test('a tampered token (payload changed, signature kept) is rejected', async () => {
+    const token = (await credential(sandbox, 'operator-client').getToken(GRAPH_SCOPE)).token;
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    claims.roles = ['User.ReadWrite.All'];
+    const forged = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+    const err = await graphError(graphClientWithToken(sandbox, forged).api('/users').get());
+    expect(err.status).toBe(401);
+    expect(err.body.error.message).toMatch(/Invalid signature/);
+  });
+
+  test('a valid token without the application permission is 403 Authorization_RequestDenied', async () => {
+    const operatorGraph = graphClient(sandbox, credential(sandbox, 'operator-client'));
+    const err = await graphError(operatorGraph.api('/users').get());
+    expect(err.status).toBe(403);
+    expect(err.code).toBe('Authorization_RequestDenied');
+    expect(err.body.error.message).toBe('Insufficient privileges to complete the operation.');
+  });
+});
