@@ -1,0 +1,405 @@
+// Contract tests of the sandbox's Dataverse, driven through dynamics-web-api (the client the
+// project uses) with tokens from ClientSecretCredential: the Entra sync (delay, disabling of
+// unlicensed users), systemusers queries and paging, access mode and its limit, the revert
+// window, security roles and business units, RetrieveOrganizationResources, and rejection of
+// tokens for another audience or a caller without an application user.
+import type { Client } from '@microsoft/microsoft-graph-client';
+import type { DynamicsWebApi } from 'dynamics-web-api';
+import {
+  DOMAIN,
+  type Sandbox,
+  type SandboxControl,
+  caught,
+  createUser,
+  credential,
+  dataverseClient,
+  dataverseUrl,
+  graphClient,
+  license,
+  sandboxControl,
+  sleep,
+  startTestSandbox,
+  unlicense,
+} from '../helpers/sandbox';
+
+const PROD = 'contoso-prod';
+const TEST = 'contoso-test';
+const SYNC_MS = 300;
+const LIMIT_MESSAGE = 'Your organization has reached its maximum number of non-interactive users';
+
+let sandbox: Sandbox;
+let control: SandboxControl;
+let graph: Client;
+let prod: DynamicsWebApi;
+
+beforeAll(async () => {
+  sandbox = await startTestSandbox();
+  control = sandboxControl(sandbox.url);
+  graph = graphClient(sandbox);
+  prod = dataverseClient(sandbox, PROD);
+});
+afterAll(() => sandbox?.close());
+beforeEach(async () => {
+  await control.reset();
+  await control.config({ syncDelayMs: SYNC_MS, licensePropagationMs: 0 });
+});
+
+interface SystemUserRow {
+  systemuserid: string;
+  azureactivedirectoryobjectid: string;
+  accessmode: number;
+  isdisabled: boolean;
+  domainname: string;
+  _businessunitid_value: string;
+  systemuserroles_association?: { roleid: string; name: string }[];
+}
+
+async function findSystemUser(api: DynamicsWebApi, objectId: string): Promise<SystemUserRow | undefined> {
+  const res = await api.retrieveMultiple<SystemUserRow>({
+    collection: 'systemusers',
+    filter: `azureactivedirectoryobjectid eq ${objectId}`,
+  });
+  return res.value?.[0];
+}
+
+/** A user created and licensed in Entra, waited for until the sync brought it into `prod`. */
+async function syncedUser(upn: string): Promise<{ objectId: string; su: SystemUserRow }> {
+  const objectId = await createUser(graph, upn);
+  await license(graph, objectId);
+  await sleep(SYNC_MS + 50);
+  const su = await findSystemUser(prod, objectId);
+  if (!su) throw new Error(`${upn} did not sync`);
+  return { objectId, su };
+}
+
+async function setMode(api: DynamicsWebApi, id: string, accessmode: number) {
+  await api.update({ collection: 'systemusers', key: id, data: { accessmode } });
+}
+
+async function dvError(promise: Promise<unknown>) {
+  const err = await caught(promise);
+  return { status: err.status as number, code: err.code as string, message: err.message as string };
+}
+
+async function resources(api: DynamicsWebApi) {
+  const res = await api.callFunction<{ OrganizationResources: Record<string, number> }>(
+    'RetrieveOrganizationResources',
+  );
+  return res.OrganizationResources;
+}
+
+describe('synchronisation from Entra ID', () => {
+  test('a licensed user appears in every environment syncDelayMs after licensing, enabled, mode 0', async () => {
+    const objectId = await createUser(graph, `sync@${DOMAIN}`);
+    await license(graph, objectId);
+    expect(await findSystemUser(prod, objectId)).toBeUndefined();
+    await sleep(SYNC_MS + 50);
+    const su = await findSystemUser(prod, objectId);
+    expect(su).toMatchObject({
+      azureactivedirectoryobjectid: objectId,
+      domainname: `sync@${DOMAIN}`,
+      accessmode: 0,
+      isdisabled: false,
+    });
+    expect(await findSystemUser(dataverseClient(sandbox, TEST), objectId)).toBeDefined();
+  });
+
+  test('an unlicensed user, or one with a license without Dataverse, never appears', async () => {
+    const none = await createUser(graph, `none@${DOMAIN}`);
+    const office = await createUser(graph, `office@${DOMAIN}`);
+    await license(graph, office, '6fd2c87f-b296-42f0-b197-1e91e994b900');
+    await sleep(SYNC_MS + 50);
+    expect(await findSystemUser(prod, none)).toBeUndefined();
+    expect(await findSystemUser(prod, office)).toBeUndefined();
+  });
+
+  test('an unlicensed user that is not non-interactive is disabled on the next sync; a mode-4 user stays enabled', async () => {
+    const a = await syncedUser(`plain@${DOMAIN}`);
+    const b = await syncedUser(`niu@${DOMAIN}`);
+    await setMode(prod, b.su.systemuserid, 4);
+    await unlicense(graph, a.objectId);
+    await unlicense(graph, b.objectId);
+    expect((await findSystemUser(prod, a.objectId))!.isdisabled).toBe(false); // not yet synced
+    await sleep(SYNC_MS + 50);
+    expect((await findSystemUser(prod, a.objectId))!.isdisabled).toBe(true);
+    expect(await findSystemUser(prod, b.objectId)).toMatchObject({ isdisabled: false, accessmode: 4 });
+  });
+
+  test('deleting the Entra user disables its systemuser and frees its non-interactive slot', async () => {
+    const { objectId, su } = await syncedUser(`gone@${DOMAIN}`);
+    await setMode(prod, su.systemuserid, 4);
+    expect((await resources(prod)).CurrentNumberOfNonInteractiveUsers).toBe(1);
+    await graph.api(`/users/${objectId}`).delete();
+    await sleep(SYNC_MS + 50);
+    expect((await findSystemUser(prod, objectId))!.isdisabled).toBe(true);
+    expect((await resources(prod)).CurrentNumberOfNonInteractiveUsers).toBe(0);
+  });
+});
+
+describe('systemusers queries', () => {
+  test('$select, $filter on systemuserid/accessmode/isdisabled, and the @odata shapes', async () => {
+    const { su } = await syncedUser(`q@${DOMAIN}`);
+    const res = await prod.retrieveMultiple({
+      collection: 'systemusers',
+      select: ['systemuserid', 'accessmode'],
+      filter: `systemuserid eq ${su.systemuserid} and accessmode eq 0 and isdisabled eq false`,
+    });
+    expect(res.oDataContext).toBe(
+      `${dataverseUrl(sandbox, PROD)}/api/data/v9.2/$metadata#systemusers(systemuserid,accessmode)`,
+    );
+    expect(res.value).toEqual([
+      { '@odata.etag': expect.stringMatching(/^W\/"\d+"$/), systemuserid: su.systemuserid, accessmode: 0 },
+    ]);
+    const one = await prod.retrieve<Record<string, unknown>>({
+      collection: 'systemusers',
+      key: su.systemuserid,
+      select: ['domainname'],
+    });
+    expect(one).toMatchObject({ systemuserid: su.systemuserid, domainname: `q@${DOMAIN}` });
+  });
+
+  test('a quoted GUID, an unknown column and a malformed filter are 400 0x80060888', async () => {
+    const { objectId } = await syncedUser(`bad@${DOMAIN}`);
+    const quoted = await dvError(
+      prod.retrieveMultiple({ collection: 'systemusers', filter: `azureactivedirectoryobjectid eq '${objectId}'` }),
+    );
+    expect(quoted).toMatchObject({ status: 400, code: '0x80060888' });
+    expect(quoted.message).toMatch(/incompatible types.*'Edm.Guid' and 'Edm.String'/);
+    const column = await dvError(prod.retrieveMultiple({ collection: 'systemusers', filter: `shoesize eq 9` }));
+    expect(column.message).toBe(
+      "Could not find a property named 'shoesize' on type 'Microsoft.Dynamics.CRM.systemuser'.",
+    );
+    const syntax = await dvError(prod.retrieveMultiple({ collection: 'systemusers', filter: `domainname eq 'x' and` }));
+    expect(syntax).toMatchObject({ status: 400, code: '0x80060888' });
+    expect(syntax.message).toMatch(/^Syntax error at position \d+/);
+    const select = await dvError(prod.retrieveMultiple({ collection: 'systemusers', select: ['shoesize'] }));
+    expect(select.code).toBe('0x80060888');
+  });
+
+  test('an unknown record is 404 0x80040217', async () => {
+    const id = '00000000-0000-0000-0000-0000000000aa';
+    const err = await dvError(prod.retrieve({ collection: 'systemusers', key: id }));
+    expect(err).toMatchObject({
+      status: 404,
+      code: '0x80040217',
+      message: `systemuser With Id = ${id} Does Not Exist`,
+    });
+  });
+
+  test('odata.maxpagesize pages with @odata.nextLink; retrieveAll follows it', async () => {
+    for (const n of ['p1', 'p2', 'p3']) await createUser(graph, `${n}@${DOMAIN}`).then((id) => license(graph, id));
+    await sleep(SYNC_MS + 50);
+    const first = await prod.retrieveMultiple({ collection: 'systemusers', select: ['domainname'], maxPageSize: 2 });
+    expect(first.value).toHaveLength(2);
+    expect(first.oDataNextLink).toMatch(
+      new RegExp(`^${dataverseUrl(sandbox, PROD)}/api/data/v9.2/systemusers\\?.*\\$skiptoken=`),
+    );
+    const all = await prod.retrieveAll<{ domainname: string }>({
+      collection: 'systemusers',
+      select: ['domainname'],
+      maxPageSize: 2,
+    });
+    // three users plus the provisioner's application user
+    expect(all.value!.map((u) => u.domainname).sort()).toEqual(
+      [`p1@${DOMAIN}`, `p2@${DOMAIN}`, `p3@${DOMAIN}`, `provisioner-client@${DOMAIN}`].sort(),
+    );
+  });
+
+  test('WhoAmI answers with the caller application user', async () => {
+    const who = await prod.callFunction<{ UserId: string; BusinessUnitId: string; OrganizationId: string }>('WhoAmI');
+    const state = await control.state();
+    const app = state.environments[PROD]!.systemusers.find((s) => s.applicationid === 'provisioner-client')!;
+    expect(who).toMatchObject({ UserId: app.systemuserid, OrganizationId: state.environments[PROD]!.organizationId });
+  });
+});
+
+describe('access mode and the non-interactive limit', () => {
+  test('RetrieveOrganizationResources reports the limit and the count, without the application user', async () => {
+    const res = await prod.callFunction<Record<string, unknown>>('RetrieveOrganizationResources');
+    expect(res.oDataContext).toBe(
+      `${dataverseUrl(sandbox, PROD)}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.RetrieveOrganizationResourcesResponse`,
+    );
+    expect(res.OrganizationResources).toMatchObject({
+      MaxNumberOfNonInteractiveUsers: 5,
+      CurrentNumberOfNonInteractiveUsers: 0,
+    });
+    const { su } = await syncedUser(`count@${DOMAIN}`);
+    await setMode(prod, su.systemuserid, 4);
+    await setMode(prod, su.systemuserid, 4); // the same mode again is accepted and counts once
+    expect((await resources(prod)).CurrentNumberOfNonInteractiveUsers).toBe(1);
+    expect((await resources(dataverseClient(sandbox, TEST))).CurrentNumberOfNonInteractiveUsers).toBe(0);
+  });
+
+  test('setting mode 4 past the limit fails with the platform message; other environments are separate', async () => {
+    await control.config({ environments: { [PROD]: { nonInteractiveLimit: 1 } } });
+    const a = await syncedUser(`l1@${DOMAIN}`);
+    const b = await syncedUser(`l2@${DOMAIN}`);
+    await setMode(prod, a.su.systemuserid, 4);
+    const err = await dvError(setMode(prod, b.su.systemuserid, 4));
+    expect(err.status).toBe(400);
+    expect(err.code).toMatch(/^0x[0-9a-f]{8}$/);
+    expect(err.message).toContain(LIMIT_MESSAGE);
+    expect((await findSystemUser(prod, b.objectId))!.accessmode).toBe(0);
+    const test = dataverseClient(sandbox, TEST);
+    await setMode(test, (await findSystemUser(test, b.objectId))!.systemuserid, 4);
+    expect((await resources(prod)).MaxNumberOfNonInteractiveUsers).toBe(1);
+  });
+
+  test('an invalid access mode is rejected; the application user cannot change mode', async () => {
+    const { su } = await syncedUser(`mode@${DOMAIN}`);
+    const invalid = await dvError(setMode(prod, su.systemuserid, 9));
+    expect(invalid).toMatchObject({ status: 400, code: '0x80044331' });
+    expect(invalid.message).toMatch(/outside the valid range/);
+    const app = (await control.state()).environments[PROD]!.systemusers.find((s) => s.applicationid !== null)!;
+    const appErr = await dvError(setMode(prod, app.systemuserid, 0));
+    expect(appErr.status).toBe(400);
+    expect(appErr.message).toBe('The access mode of an application user cannot be changed.');
+    const unknownColumn = await dvError(
+      prod.update({ collection: 'systemusers', key: su.systemuserid, data: { shoesize: 9 } }),
+    );
+    expect(unknownColumn.message).toMatch(/The property 'shoesize' does not exist/);
+  });
+
+  test('revertWindowMs: removing the license soon after mode 4 resets the mode to Administrative, once', async () => {
+    await control.config({ revertWindowMs: 60_000 });
+    const { objectId, su } = await syncedUser(`revert@${DOMAIN}`);
+    await setMode(prod, su.systemuserid, 4);
+    await unlicense(graph, objectId);
+    expect((await findSystemUser(prod, objectId))!.accessmode).toBe(1);
+    await setMode(prod, su.systemuserid, 4);
+    await license(graph, objectId);
+    await unlicense(graph, objectId);
+    expect((await findSystemUser(prod, objectId))!.accessmode).toBe(4);
+  });
+
+  test('without a revert window the mode survives the license removal', async () => {
+    const { objectId, su } = await syncedUser(`keep@${DOMAIN}`);
+    await setMode(prod, su.systemuserid, 4);
+    await unlicense(graph, objectId);
+    await sleep(SYNC_MS + 50);
+    expect(await findSystemUser(prod, objectId)).toMatchObject({ accessmode: 4, isdisabled: false });
+  });
+});
+
+describe('security roles and business units', () => {
+  async function role(name: string, businessUnitId: string) {
+    const res = await prod.retrieveMultiple<{ roleid: string; name: string }>({
+      collection: 'roles',
+      select: ['roleid', 'name'],
+      filter: `name eq '${name.replace(/'/g, "''")}' and _businessunitid_value eq ${businessUnitId}`,
+    });
+    expect(res.value).toHaveLength(1);
+    return res.value![0]!;
+  }
+  async function businessUnit(filter: string) {
+    const res = await prod.retrieveMultiple<{ businessunitid: string; name: string }>({
+      collection: 'businessunits',
+      filter,
+    });
+    expect(res.value).toHaveLength(1);
+    return res.value![0]!;
+  }
+  const associate = (userId: string, roleId: string) =>
+    prod.associate({
+      collection: 'systemusers',
+      primaryKey: userId,
+      relationshipName: 'systemuserroles_association',
+      relatedCollection: 'roles',
+      relatedKey: roleId,
+    });
+  async function roleNames(userId: string) {
+    const res = await prod.retrieve<SystemUserRow>({
+      collection: 'systemusers',
+      key: userId,
+      select: ['systemuserid'],
+      expand: [{ property: 'systemuserroles_association', select: ['name'] }],
+    });
+    return res.systemuserroles_association!.map((r) => r.name).sort();
+  }
+
+  test('associate by $ref, read back with $expand, duplicate and cross-business-unit errors, disassociate', async () => {
+    const root = await businessUnit('parentbusinessunitid eq null');
+    expect(root.name).toBe(PROD);
+    const child = await businessUnit(`name eq 'Integrations'`);
+    const { su } = await syncedUser(`roles@${DOMAIN}`);
+    expect(su._businessunitid_value).toBe(root.businessunitid);
+    const basic = await role('Basic User', root.businessunitid);
+    const integration = await role('Integration User', root.businessunitid);
+    await associate(su.systemuserid, basic.roleid);
+    await associate(su.systemuserid, integration.roleid);
+    expect(await roleNames(su.systemuserid)).toEqual(['Basic User', 'Integration User']);
+    const dup = await dvError(associate(su.systemuserid, basic.roleid));
+    expect(dup).toMatchObject({ status: 400, code: '0x80040237' });
+    const other = await role('Basic User', child.businessunitid);
+    const cross = await dvError(associate(su.systemuserid, other.roleid));
+    expect(cross.status).toBe(400);
+    await prod.disassociate({
+      collection: 'systemusers',
+      primaryKey: su.systemuserid,
+      relationshipName: 'systemuserroles_association',
+      relatedKey: basic.roleid,
+    });
+    expect(await roleNames(su.systemuserid)).toEqual(['Integration User']);
+  });
+
+  test('moving a user to another business unit (businessunitid@odata.bind) removes its roles', async () => {
+    const root = await businessUnit('_parentbusinessunitid_value eq null');
+    const child = await businessUnit(`name eq 'Integrations'`);
+    const { su } = await syncedUser(`move@${DOMAIN}`);
+    await associate(su.systemuserid, (await role('Basic User', root.businessunitid)).roleid);
+    await prod.update({
+      collection: 'systemusers',
+      key: su.systemuserid,
+      data: { 'businessunitid@odata.bind': `/businessunits(${child.businessunitid})` },
+    });
+    const moved = await prod.retrieve<SystemUserRow>({ collection: 'systemusers', key: su.systemuserid });
+    expect(moved._businessunitid_value).toBe(child.businessunitid);
+    expect(await roleNames(su.systemuserid)).toEqual([]);
+    await associate(su.systemuserid, (await role('Integration User', child.businessunitid)).roleid);
+    expect(await roleNames(su.systemuserid)).toEqual(['Integration User']);
+  });
+
+  test('roles cannot be assigned to a disabled user', async () => {
+    const root = await businessUnit('parentbusinessunitid eq null');
+    const { objectId, su } = await syncedUser(`disabled@${DOMAIN}`);
+    await unlicense(graph, objectId);
+    await sleep(SYNC_MS + 50);
+    const err = await dvError(associate(su.systemuserid, (await role('Basic User', root.businessunitid)).roleid));
+    expect(err).toMatchObject({ status: 400, code: '0x80040225' });
+    expect(err.message).toMatch(/disabled/);
+  });
+});
+
+describe('authentication', () => {
+  const withToken = (token: string, env = PROD) => dataverseClient(sandbox, env, async () => token);
+
+  test('no token: 401 with a Bearer challenge naming the resource', async () => {
+    const res = await fetch(`${dataverseUrl(sandbox, PROD)}/api/data/v9.2/systemusers`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe(
+      `Bearer authorization_uri=${sandbox.url}/${sandbox.tenantId}/oauth2/authorize, resource_id=${dataverseUrl(sandbox, PROD)}/`,
+    );
+  });
+
+  test('a Graph token, or a token for another environment, is 401', async () => {
+    const graphToken = (await credential(sandbox).getToken('https://graph.microsoft.com/.default')).token;
+    expect((await dvError(withToken(graphToken).retrieveMultiple({ collection: 'systemusers' }))).status).toBe(401);
+    const testToken = (await credential(sandbox).getToken(`${dataverseUrl(sandbox, TEST)}/.default`)).token;
+    expect((await dvError(withToken(testToken).retrieveMultiple({ collection: 'systemusers' }))).status).toBe(401);
+    expect((await withToken(testToken, TEST).retrieveMultiple({ collection: 'systemusers' })).value!.length).toBe(1);
+  });
+
+  test('an expired token is 401', async () => {
+    await control.config({ tokenLifetimeSeconds: 1 });
+    const token = (await credential(sandbox).getToken(`${dataverseUrl(sandbox, PROD)}/.default`)).token;
+    await sleep(2_100);
+    expect((await dvError(withToken(token).retrieveMultiple({ collection: 'systemusers' }))).status).toBe(401);
+  });
+
+  test('a client without an application user in the environment is 403 0x80072560', async () => {
+    const token = (await credential(sandbox, 'reader-client').getToken(`${dataverseUrl(sandbox, PROD)}/.default`))
+      .token;
+    const err = await dvError(withToken(token).retrieveMultiple({ collection: 'systemusers' }));
+    expect(err).toMatchObject({ status: 403, code: '0x80072560' });
+  });
+});
