@@ -26,6 +26,7 @@ import {
   upnLockWorkflowId,
   type ProvisionInput,
   type ProvisionResult,
+  type ProvisionTiming,
   type StepName,
 } from './types';
 
@@ -43,49 +44,54 @@ const NON_RETRYABLE = [
   'business-unit-not-found',
 ];
 
-/** Calls to Microsoft: a few quick retries, then back off up to a minute (Retry-After overrides). */
-const remote = (summary: string, extra: Partial<ActivityOptions> = {}): ActivityOptions => ({
-  startToCloseTimeout: '60 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '60 seconds',
-    maximumAttempts: 12,
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-  summary,
-  ...extra,
-});
-
-const { acquireUpnLock } = proxyActivities<Activities>(
-  remote('take the per-account lock', { startToCloseTimeout: '30 seconds' }),
-);
-const { reserveCapacity } = proxyActivities<Activities>(
-  remote('reserve a non-interactive user slot', { startToCloseTimeout: '60 seconds' }),
-);
-const { createEntraUser } = proxyActivities<Activities>(remote('create or adopt the Entra ID account'));
-const { assignLicense } = proxyActivities<Activities>(remote('assign the Dynamics 365 license'));
-const { addUser } = proxyActivities<Activities>(remote('force the sync into Dataverse (addUser)'));
-const { findSystemUser } = proxyActivities<Activities>(remote('look for the Dataverse systemuser'));
-const { setAccessMode } = proxyActivities<Activities>(remote('set access mode to non-interactive'));
-const { assignSecurityRoles } = proxyActivities<Activities>(remote('assign security roles'));
-const { removeLicense } = proxyActivities<Activities>(remote('remove the Dynamics 365 license'));
-const { readSystemUser } = proxyActivities<Activities>(remote('re-read the access mode'));
-
-// Compensation must get through: more patience, same idempotent activities.
-const undo = (summary: string): ActivityOptions =>
-  remote(summary, {
+/**
+ * The activities with their per-step options. Calls to Microsoft retry without an attempt cap
+ * (maximumAttempts unset) but within a time window (throttling can last minutes), backing off exponentially up to a
+ * ceiling; a Retry-After from the service overrides the back-off for that retry (errors.ts).
+ * Built per run because the ceilings come from the request's timing.
+ */
+function stepActivities(timing: ProvisionTiming) {
+  const remote = (summary: string, extra: Partial<ActivityOptions> = {}): ActivityOptions => ({
+    startToCloseTimeout: '60 seconds',
+    scheduleToCloseTimeout: timing.stepRetryWindowMs,
     retry: {
       initialInterval: '1 second',
       backoffCoefficient: 2,
-      maximumInterval: '2 minutes',
-      maximumAttempts: 30,
-      nonRetryableErrorTypes: ['permission-denied', 'invalid-request', 'unknown-environment'],
+      maximumInterval: Math.max(1000, timing.retryMaxIntervalMs),
+      nonRetryableErrorTypes: NON_RETRYABLE,
     },
+    summary,
+    ...extra,
   });
-const { removeLicense: undoLicense } = proxyActivities<Activities>(undo('compensate: remove the license'));
-const { deleteEntraUser } = proxyActivities<Activities>(undo('compensate: delete the account this request created'));
-const { setAccessMode: undoAccessMode } = proxyActivities<Activities>(undo('compensate: reset the access mode'));
+  // Compensation must get through: a longer window, same idempotent activities.
+  const undo = (summary: string): ActivityOptions =>
+    remote(summary, {
+      scheduleToCloseTimeout: Math.max(timing.stepRetryWindowMs, 30 * 60_000),
+      retry: {
+        initialInterval: '1 second',
+        backoffCoefficient: 2,
+        maximumInterval: Math.max(1000, timing.retryMaxIntervalMs),
+        nonRetryableErrorTypes: ['permission-denied', 'invalid-request', 'unknown-environment'],
+      },
+    });
+  const one = <K extends keyof Activities>(name: K, options: ActivityOptions): Activities[K] =>
+    proxyActivities<Activities>(options)[name];
+  return {
+    acquireUpnLock: one('acquireUpnLock', remote('take the per-account lock', { startToCloseTimeout: '30 seconds' })),
+    reserveCapacity: one('reserveCapacity', remote('reserve a non-interactive user slot')),
+    createEntraUser: one('createEntraUser', remote('create or adopt the Entra ID account')),
+    assignLicense: one('assignLicense', remote('assign the Dynamics 365 license')),
+    addUser: one('addUser', remote('force the sync into Dataverse (addUser)')),
+    findSystemUser: one('findSystemUser', remote('look for the Dataverse systemuser')),
+    setAccessMode: one('setAccessMode', remote('set access mode to non-interactive')),
+    assignSecurityRoles: one('assignSecurityRoles', remote('assign security roles')),
+    removeLicense: one('removeLicense', remote('remove the Dynamics 365 license')),
+    readSystemUser: one('readSystemUser', remote('re-read the access mode')),
+    undoLicense: one('removeLicense', undo('compensate: remove the license')),
+    deleteEntraUser: one('deleteEntraUser', undo('compensate: delete the account this request created')),
+    undoAccessMode: one('setAccessMode', undo('compensate: reset the access mode')),
+  };
+}
 
 const NON_INTERACTIVE = 4;
 const READ_WRITE = 0;
@@ -101,6 +107,21 @@ function describe(err: unknown): { type: string; message: string } {
 export async function provisionNonInteractiveUser(input: ProvisionInput): Promise<ProvisionResult> {
   const info = workflowInfo();
   const timing = resolveTiming(input.timing);
+  const {
+    acquireUpnLock,
+    reserveCapacity,
+    createEntraUser,
+    assignLicense,
+    addUser,
+    findSystemUser,
+    setAccessMode,
+    assignSecurityRoles,
+    removeLicense,
+    readSystemUser,
+    undoLicense,
+    deleteEntraUser,
+    undoAccessMode,
+  } = stepActivities(timing);
   const status = new StatusBuilder(input, new Date());
   setHandler(statusQuery, () => status.snapshot());
 
@@ -142,7 +163,9 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     if (!did.capacityRequested || did.capacityReleased) return;
     did.capacityReleased = true;
     try {
-      await getExternalWorkflowHandle(capacityWorkflowId(env, info.taskQueue)).signal(releaseCapacitySignal, { requestId });
+      await getExternalWorkflowHandle(capacityWorkflowId(env, info.taskQueue)).signal(releaseCapacitySignal, {
+        requestId,
+      });
     } catch (err) {
       log.warn('capacity release not delivered', { error: String(err) });
     }
@@ -225,7 +248,7 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     let added = false;
     let lastForce = Number.NEGATIVE_INFINITY;
     let polls = 0;
-    let found = null as Awaited<ReturnType<typeof findSystemUser>>;
+    let found: Awaited<ReturnType<Activities['findSystemUser']>> = null;
     for (;;) {
       const now = Date.now();
       if (!added && now < forceUntil && now - lastForce >= timing.forceSyncIntervalMs) {

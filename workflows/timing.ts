@@ -11,6 +11,9 @@ export const DEFAULT_TIMING: ProvisionTiming = {
   forceSyncIntervalMs: 10_000,
   verifySettleMs: 60_000,
   verifyMaxReapply: 3,
+  retryMaxIntervalMs: 60_000,
+  // Throttling can last minutes; a step gives up only after this long (or on a non-retryable error).
+  stepRetryWindowMs: 15 * 60_000,
 };
 
 export function resolveTiming(partial: Partial<ProvisionTiming> | undefined): ProvisionTiming {

@@ -76,6 +76,10 @@ export interface ProvisionTiming {
   verifySettleMs: number;
   /** How many times verify-access-mode may set the mode again after a revert. */
   verifyMaxReapply: number;
+  /** Longest wait between two attempts of an activity (a Retry-After may ask for longer). */
+  retryMaxIntervalMs: number;
+  /** How long one step's activity may keep retrying before the step fails. */
+  stepRetryWindowMs: number;
 }
 
 export interface ProvisionResult {

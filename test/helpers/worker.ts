@@ -90,6 +90,8 @@ export const FAST_TIMING: ProvisionInput['timing'] = {
   forceSyncIntervalMs: 250,
   verifySettleMs: 300,
   verifyMaxReapply: 2,
+  retryMaxIntervalMs: 2_000,
+  stepRetryWindowMs: 60_000,
 };
 
 export function provisionInput(userPrincipalName: string, overrides: Partial<ProvisionInput> = {}): ProvisionInput {
