@@ -1,0 +1,73 @@
+// Issue 4, "Done when" 11: replay of histories recorded from real runs (committed under
+// test/fixtures/) against today's workflow code, so a change that breaks determinism fails here.
+// Record them again (after an intended, versioned change) with:
+//   NIU_RECORD_HISTORY=1 bash scripts/test.sh test/integration/workflow-replay
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { Worker } from '@temporalio/worker';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { startSandbox } from '../../sandbox/server';
+import { loadConfig } from '../../worker/config';
+import {
+  provisionInput,
+  sandboxControl,
+  startProvision,
+  startTestWorker,
+  stepStatus,
+  testTaskQueue,
+  waitForStatus,
+} from '../helpers/worker';
+
+const fixtures = path.resolve(__dirname, '../fixtures');
+const HISTORIES = {
+  succeeded: path.join(fixtures, 'provision-succeeded.history.json'),
+  cancelled: path.join(fixtures, 'provision-cancelled.history.json'),
+};
+const bundle = () => ({ workflowBundle: { codePath: process.env.NIU_TEST_WORKFLOW_BUNDLE! } });
+
+if (process.env.NIU_RECORD_HISTORY === '1') {
+  test('record: a succeeded run with roles and a revert, and a run cancelled during the wait', async () => {
+    const sandbox = await startSandbox({ port: 0, certDir: path.join(loadConfig().dataDir, 'sandbox') });
+    const control = sandboxControl(sandbox.url);
+    const tw = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue: testTaskQueue('record') });
+    try {
+      await control.config({ syncDelayMs: 400, licensePropagationMs: 200, revertWindowMs: 60_000 });
+      const ok = await startProvision(
+        tw,
+        provisionInput('svc-recorded@contoso.onmicrosoft.com', { securityRoles: ['Basic User'] }),
+      );
+      await ok.result();
+      writeFileSync(HISTORIES.succeeded, historyToJSON(await ok.fetchHistory()));
+
+      await control.config({ syncDelayMs: 3_600_000, licensePropagationMs: 3_600_000 });
+      const cancelled = await startProvision(tw, provisionInput('svc-recorded-cancel@contoso.onmicrosoft.com'));
+      await waitForStatus(cancelled, (d) => stepStatus(d, 'await-dataverse-user') === 'waiting');
+      await cancelled.cancel();
+      await cancelled.result().catch(() => undefined);
+      writeFileSync(HISTORIES.cancelled, historyToJSON(await cancelled.fetchHistory()));
+    } finally {
+      await tw.stop();
+      await sandbox.close();
+    }
+  }, 60_000);
+}
+
+describe('replay of recorded histories', () => {
+  for (const [name, file] of Object.entries(HISTORIES)) {
+    test(`${name}: today's workflow code replays it without non-determinism`, async () => {
+      expect(existsSync(file)).toBe(true);
+      const history = JSON.parse(readFileSync(file, 'utf8'));
+      await Worker.runReplayHistory(bundle(), history);
+    });
+  }
+
+  test('the check has teeth: a history whose commands differ from the code is rejected', async () => {
+    const history = JSON.parse(readFileSync(HISTORIES.succeeded, 'utf8')) as {
+      events: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }[];
+    };
+    const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes);
+    scheduled!.activityTaskScheduledEventAttributes!.activityType!.name = 'someOtherActivity';
+    await expect(Worker.runReplayHistory(bundle(), history)).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+});
