@@ -6,9 +6,9 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.m?(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }] },
-  // jose 6 and typebox 1 ship ES modules only; jest's CommonJS runtime needs them compiled
+  // jose 6, typebox 1, content-disposition and cookie (via @fastify/static, light-my-request) ship ES modules only; jest's CommonJS runtime needs them compiled
   // (the alternative, --experimental-vm-modules, would change how every test runs).
-  transformIgnorePatterns: ['/node_modules/(?!(jose|typebox)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|typebox|content-disposition|cookie)/)'],
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   testTimeout: 120_000,

@@ -24,8 +24,10 @@ export interface BuildAppOptions {
   config: Config;
   /** Defaults to a gateway built from config.temporal. The app closes only a gateway it built. */
   temporal?: TemporalGateway;
-  /** A pino logger, or Fastify logger options; default: JSON logs at config.logLevel. */
+  /** A ready pino logger; default: JSON logs at config.logLevel with the API's redaction and serializers. */
   logger?: FastifyServerOptions['loggerInstance'];
+  /** Where the default logger writes (default stdout); tests capture the lines here. */
+  logStream?: NodeJS.WritableStream;
   /** Token verification; default: the OpenID provider at config.api.openIdConfigUrl. */
   verifier?: TokenVerifier;
   service?: ServiceOptions;
@@ -51,7 +53,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const service = new NonInteractiveUserService(config, temporal, options.service);
 
   const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: loggerOptions(config.logLevel) }),
+    ...(options.logger
+      ? { loggerInstance: options.logger }
+      : { logger: { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) } }),
     bodyLimit: options.bodyLimit ?? 16 * 1024,
     // A caller's x-request-id is kept when it is a sane token, so ids can be followed across
     // services; otherwise a fresh UUID. Either way it is in every log line and problem body.

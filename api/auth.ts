@@ -33,6 +33,8 @@ export interface AuthOptions {
   /** Bound on each call to the OpenID provider. */
   timeoutMs?: number;
   clockToleranceSec?: number;
+  /** Minimum time between two JWKS downloads (jose's cooldown; default 30 s). */
+  jwksCooldownMs?: number;
 }
 
 interface Discovery {
@@ -62,7 +64,7 @@ export class TokenVerifier {
           issuer: doc.issuer,
           jwks: createRemoteJWKSet(new URL(doc.jwks_uri), {
             timeoutDuration: timeoutMs,
-            cooldownDuration: 30_000,
+            cooldownDuration: this.options.jwksCooldownMs ?? 30_000,
             cacheMaxAge: 10 * 60_000,
           }),
         };

@@ -1,0 +1,153 @@
+// Helpers for API tests: a local OpenID provider (discovery + JWKS over real HTTP, keys that
+// can rotate, tokens signed with jose) for unit tests, and token/HTTP helpers for e2e tests
+// against the sandbox's real token endpoint.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
+
+export const API_AUDIENCE = 'api://noninteractive-users';
+export const ROLE_RW = 'NonInteractiveUsers.ReadWrite';
+export const ROLE_READ = 'NonInteractiveUsers.Read';
+
+type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
+
+export interface LocalIdentityProvider {
+  issuer: string;
+  openIdConfigUrl: string;
+  /** Number of JWKS downloads so far (to observe caching and rotation). */
+  jwksFetches(): number;
+  /** Signs a token; claims override the defaults (valid issuer, audience, 1 h expiry, ReadWrite). */
+  sign(claims?: JWTPayload, options?: { expiresIn?: string | number; kid?: string; key?: KeyPair }): Promise<string>;
+  /** Adds a new current key (old ones stay published unless `dropOld`). */
+  rotate(dropOld?: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startLocalIdentityProvider(): Promise<LocalIdentityProvider> {
+  const keys: { kid: string; pair: KeyPair; jwk: JWK }[] = [];
+  let fetches = 0;
+  const addKey = async () => {
+    const pair = await generateKeyPair('RS256', { extractable: true });
+    const kid = `key-${keys.length + 1}`;
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid, alg: 'RS256', use: 'sig' };
+    keys.push({ kid, pair, jwk });
+  };
+  await addKey();
+  let base = '';
+  const server = http.createServer((req, res) => {
+    if (req.url === '/tenant/v2.0/.well-known/openid-configuration') {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ issuer: `${base}/tenant/v2.0`, jwks_uri: `${base}/tenant/discovery/v2.0/keys` }));
+    } else if (req.url === '/tenant/discovery/v2.0/keys') {
+      fetches++;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: keys.map((k) => k.jwk) }));
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = `${base}/tenant/v2.0`;
+  return {
+    issuer,
+    openIdConfigUrl: `${base}/tenant/v2.0/.well-known/openid-configuration`,
+    jwksFetches: () => fetches,
+    async sign(claims = {}, options = {}) {
+      const current = keys[keys.length - 1]!;
+      const key = options.key ?? current.pair;
+      return new SignJWT({ roles: [ROLE_RW], azp: 'operator-client', ...claims })
+        .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? current.kid, typ: 'JWT' })
+        .setIssuer(typeof claims.iss === 'string' ? claims.iss : issuer)
+        .setAudience(claims.aud ?? API_AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime(options.expiresIn ?? '1h')
+        .sign(key.privateKey);
+    },
+    async rotate(dropOld = false) {
+      await addKey();
+      if (dropOld) keys.splice(0, keys.length - 1);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Client-credentials token from the sandbox (or any Entra-compatible token endpoint). */
+export async function clientCredentialsToken(
+  sandboxUrl: string,
+  clientId: string,
+  clientSecret: string,
+  scope = `${API_AUDIENCE}/.default`,
+  tenant = 'contoso.onmicrosoft.com',
+): Promise<string> {
+  const res = await fetch(`${sandboxUrl}/${tenant}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+      scope,
+    }),
+  });
+  const body = (await res.json()) as { access_token?: string; error?: string };
+  if (!res.ok || !body.access_token) throw new Error(`token request failed: ${res.status} ${body.error ?? ''}`);
+  return body.access_token;
+}
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  ms: number;
+}
+
+/** One HTTP call to the API; parses JSON and problem+json bodies. */
+export async function call<T = Record<string, unknown>>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const started = Date.now();
+  const res = await fetch(baseUrl + path, { method, headers, body, signal: AbortSignal.timeout(60_000) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  if (/json/.test(res.headers.get('content-type') ?? '') && text) parsed = JSON.parse(text);
+  return { status: res.status, headers: res.headers, body: parsed as T, ms: Date.now() - started };
+}
+
+export const idPath = (id: string): string => `/v1/non-interactive-users/${encodeURIComponent(id)}`;
+
+/** Polls until `check` returns a value (not undefined) or the time is up. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

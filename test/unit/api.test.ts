@@ -1,0 +1,369 @@
+// The API without Temporal: authentication against a local OpenID provider over real HTTP
+// (discovery, JWKS, rotation), validation, problem+json for every error class, request ids,
+// log hygiene, rate limiting and the 503 when Temporal cannot be reached. Temporal-backed
+// behaviour is covered end to end in test/e2e/api.test.ts.
+import { Writable } from 'node:stream';
+import { generateKeyPair, SignJWT } from 'jose';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app';
+import { TokenVerifier } from '../../api/auth';
+import { loadConfig, type Config } from '../../worker/config';
+import { freePort } from '../../scripts/ports';
+import { API_AUDIENCE, ROLE_READ, startLocalIdentityProvider, type LocalIdentityProvider } from '../helpers/api';
+
+const UPN = 'svc-unit@contoso.onmicrosoft.com';
+
+describe('API (no Temporal)', () => {
+  let idp: LocalIdentityProvider;
+  let app: FastifyInstance;
+  let config: Config;
+  let logs: string[];
+
+  const makeApp = async (env: Record<string, string> = {}) => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const cfg = loadConfig({
+      // Nothing listens on this port: every Temporal call must end in a bounded 503.
+      TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+      TEMPORAL_CONNECT_TIMEOUT_MS: '1500',
+      AUTH_OPENID_CONFIG_URL: idp.openIdConfigUrl,
+      LOG_LEVEL: 'info',
+      ...env,
+    });
+    const instance = await buildApp({ config: cfg, logStream: stream });
+    return { instance, cfg, lines };
+  };
+
+  beforeAll(async () => {
+    idp = await startLocalIdentityProvider();
+    ({ instance: app, cfg: config, lines: logs } = await makeApp());
+    // A route that fails with internals in its message, to check that 500s do not leak them.
+    app.get('/boom', async () => {
+      throw new Error(`database password=hunter2 for ${UPN} at /srv/secret/path.ts:42`);
+    });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app.close();
+    await idp.close();
+  });
+
+  const validBody = { environment: 'contoso-prod', userPrincipalName: UPN, displayName: 'Unit test' };
+  const post = async (token: string | null, payload: unknown, headers: Record<string, string> = {}) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/non-interactive-users',
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      payload: payload as object,
+    });
+
+  const expectProblem = (
+    res: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+    status: number,
+  ) => {
+    expect(res.statusCode).toBe(status);
+    expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
+    const body = res.json() as Record<string, unknown>;
+    expect(body).toMatchObject({ status, type: expect.stringMatching(/^https:\/\//), title: expect.any(String) });
+    expect(body.detail).toEqual(expect.any(String));
+    expect(body.requestId).toBe(res.headers['x-request-id']);
+    return body;
+  };
+
+  describe('authentication', () => {
+    it('401 without a token, with a WWW-Authenticate challenge', async () => {
+      const res = await app.inject({ url: '/v1/environments' });
+      expectProblem(res, 401);
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
+    });
+
+    it('401 for an expired token', async () => {
+      const token = await idp.sign({}, { expiresIn: Math.floor(Date.now() / 1000) - 120 });
+      const body = expectProblem(
+        await app.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${token}` } }),
+        401,
+      );
+      expect(body.detail).toMatch(/expired/);
+    });
+
+    it('401 for the wrong audience', async () => {
+      const token = await idp.sign({ aud: 'https://graph.microsoft.com' });
+      const body = expectProblem(
+        await app.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${token}` } }),
+        401,
+      );
+      expect(body.detail).toMatch(/audience/);
+    });
+
+    it('401 for the wrong issuer', async () => {
+      const token = await idp.sign({ iss: 'https://evil.example/v2.0' });
+      const body = expectProblem(
+        await app.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${token}` } }),
+        401,
+      );
+      expect(body.detail).toMatch(/issuer/);
+    });
+
+    it('401 for a tampered token (payload changed after signing)', async () => {
+      const token = await idp.sign({ roles: [ROLE_READ] });
+      const [h, p, s] = token.split('.');
+      const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
+      payload.roles = ['NonInteractiveUsers.ReadWrite'];
+      const forged = [h, Buffer.from(JSON.stringify(payload)).toString('base64url'), s].join('.');
+      const body = expectProblem(await post(forged, validBody), 401);
+      expect(body.detail).toMatch(/signature/);
+    });
+
+    it('401 for a token signed by a key the provider does not publish', async () => {
+      const other = await generateKeyPair('RS256');
+      const token = await idp.sign({}, { key: other });
+      expectProblem(await app.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${token}` } }), 401);
+    });
+
+    it('401 for alg none and HS256 tokens (algorithm allow-list)', async () => {
+      const unsigned = [
+        Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url'),
+        Buffer.from(
+          JSON.stringify({
+            iss: idp.issuer,
+            aud: API_AUDIENCE,
+            exp: Math.floor(Date.now() / 1000) + 600,
+            roles: ['NonInteractiveUsers.ReadWrite'],
+          }),
+        ).toString('base64url'),
+        '',
+      ].join('.');
+      expectProblem(
+        await app.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${unsigned}` } }),
+        401,
+      );
+      const hs = await new SignJWT({ roles: ['NonInteractiveUsers.ReadWrite'] })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer(idp.issuer)
+        .setAudience(API_AUDIENCE)
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode('a-shared-secret-of-enough-length-123456'));
+      const body = expectProblem(
+        await app.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${hs}` } }),
+        401,
+      );
+      expect(body.detail).toMatch(/algorithm/);
+    });
+
+    it('401 for a malformed Authorization header', async () => {
+      expectProblem(
+        await app.inject({ url: '/v1/environments', headers: { authorization: 'Basic dXNlcjpwYXNz' } }),
+        401,
+      );
+    });
+
+    it('403 when a reader writes; a reader may read', async () => {
+      const reader = await idp.sign({ roles: [ROLE_READ], azp: 'reader-client' });
+      const body = expectProblem(await post(reader, validBody), 403);
+      expect(body.detail).toMatch(/NonInteractiveUsers\.ReadWrite/);
+      const read = await app.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${reader}` } });
+      expect(read.statusCode).toBe(200);
+      const none = await idp.sign({ roles: [] });
+      expectProblem(await app.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${none}` } }), 403);
+    });
+
+    it('follows key rotation: a token with a new kid makes the API fetch the key set again', async () => {
+      const rotating = await startLocalIdentityProvider();
+      const cfg = loadConfig({
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        AUTH_OPENID_CONFIG_URL: rotating.openIdConfigUrl,
+        LOG_LEVEL: 'silent',
+      });
+      const verifier = new TokenVerifier({
+        openIdConfigUrl: cfg.api.openIdConfigUrl,
+        audience: cfg.api.audience,
+        jwksCooldownMs: 200,
+      });
+      const instance = await buildApp({ config: cfg, verifier });
+      const get = (t: string) =>
+        instance.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${t}` } });
+      try {
+        const first = await rotating.sign();
+        expect((await get(first)).statusCode).toBe(200);
+        expect((await get(first)).statusCode).toBe(200);
+        expect(rotating.jwksFetches()).toBe(1); // cached
+        await rotating.rotate(true);
+        await new Promise((r) => setTimeout(r, 300));
+        const second = await rotating.sign();
+        expect((await get(second)).statusCode).toBe(200);
+        expect(rotating.jwksFetches()).toBe(2); // unknown kid: fetched again
+        // The retired key is gone from the provider; once the cache refreshes, its tokens fail.
+        expect((await get(first)).statusCode).toBe(401);
+      } finally {
+        await instance.close();
+        await rotating.close();
+      }
+    });
+  });
+
+  describe('validation and problem+json', () => {
+    let token: string;
+    beforeAll(async () => {
+      token = await idp.sign();
+    });
+
+    it('400 lists every schema error, and rejects unknown fields', async () => {
+      const res = await post(token, { environment: 'contoso-prod', userPrincipalName: 'not an upn', extra: 1 });
+      const body = expectProblem(res, 400);
+      const pointers = (body.errors as { pointer: string }[]).map((e) => e.pointer);
+      expect(pointers).toEqual(expect.arrayContaining(['/body/userPrincipalName', '/body/displayName', '/body/extra']));
+    });
+
+    it.each([
+      ['UPN with a leading dot', { userPrincipalName: '.svc@contoso.onmicrosoft.com' }],
+      ['UPN without a domain dot', { userPrincipalName: 'svc@contoso' }],
+      ['display name too long', { displayName: 'x'.repeat(257) }],
+      ['display name blank', { displayName: '   ' }],
+      ['usage location not alpha-2', { usageLocation: 'usa' }],
+      ['role name empty', { securityRoles: [''] }],
+      ['roles repeated', { securityRoles: ['Basic User', 'Basic User'] }],
+      ['environment not a name', { environment: 'Contoso Prod' }],
+    ])('400 for %s', async (_name, change) => {
+      expectProblem(await post(token, { ...validBody, ...change }), 400);
+    });
+
+    it.each([
+      ['an unknown environment', { environment: 'fabrikam-prod' }, 'unknown-environment'],
+      ['a UPN domain not allowed there', { userPrincipalName: 'svc@fabrikam.com' }, 'domain-not-allowed'],
+      ['a usage location that is no country', { usageLocation: 'XX' }, 'invalid-usage-location'],
+    ])('422 for %s', async (_name, change, type) => {
+      const body = expectProblem(await post(token, { ...validBody, ...change }), 422);
+      expect(body.type).toMatch(new RegExp(`/${type}$`));
+    });
+
+    it('415 for a body that is not JSON', async () => {
+      expectProblem(
+        await post(token, 'environment=contoso-prod', { 'content-type': 'application/x-www-form-urlencoded' }),
+        415,
+      );
+    });
+
+    it('400 for malformed JSON', async () => {
+      expectProblem(await post(token, '{"environment": ', { 'content-type': 'application/json' }), 400);
+    });
+
+    it('413 for a body over the limit', async () => {
+      expectProblem(await post(token, { ...validBody, displayName: 'x'.repeat(40_000) }), 413);
+    });
+
+    it('404 for an unknown route, 405 (with Allow) for a wrong method', async () => {
+      expectProblem(await app.inject({ url: '/v2/nothing' }), 404);
+      const res = await app.inject({
+        method: 'DELETE',
+        url: '/v1/non-interactive-users',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expectProblem(res, 405);
+      expect(String(res.headers.allow)).toMatch(/GET/);
+      expect(String(res.headers.allow)).toMatch(/POST/);
+    });
+
+    it('404 for an id that is not a request id (without asking Temporal)', async () => {
+      expectProblem(
+        await app.inject({ url: '/v1/non-interactive-users/garbage', headers: { authorization: `Bearer ${token}` } }),
+        404,
+      );
+    });
+
+    it('404 for the capacity of an unknown environment', async () => {
+      expectProblem(
+        await app.inject({ url: '/v1/environments/fabrikam/capacity', headers: { authorization: `Bearer ${token}` } }),
+        404,
+      );
+    });
+
+    it('500 without internals', async () => {
+      const body = expectProblem(await app.inject({ url: '/boom' }), 500);
+      expect(JSON.stringify(body)).not.toMatch(/hunter2|secret|\.ts|svc-unit/);
+    });
+
+    it('keeps a sane caller request id, replaces an unsafe one', async () => {
+      const kept = await app.inject({ url: '/nope', headers: { 'x-request-id': 'trace-123' } });
+      expect(kept.json().requestId).toBe('trace-123');
+      const replaced = await app.inject({ url: '/nope', headers: { 'x-request-id': 'bad id\nwith newline' } });
+      expect(replaced.json().requestId).not.toMatch(/bad/);
+    });
+  });
+
+  describe('Temporal unreachable', () => {
+    it('503 for a write, within a bounded time', async () => {
+      const token = await idp.sign();
+      const started = Date.now();
+      const body = expectProblem(
+        await post(token, { ...validBody, userPrincipalName: 'svc-503@contoso.onmicrosoft.com' }),
+        503,
+      );
+      expect(Date.now() - started).toBeLessThan(config.temporal.connectTimeoutMs + 5000);
+      expect(body.type).toMatch(/temporal-unavailable/);
+    });
+
+    it('503 from /readyz while /healthz stays 200', async () => {
+      expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+      expectProblem(await app.inject({ url: '/readyz' }), 503);
+    });
+  });
+
+  describe('environments', () => {
+    it('lists the configured environments without secrets', async () => {
+      const token = await idp.sign({ roles: [ROLE_READ] });
+      const res = await app.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${token}` } });
+      expect(res.statusCode).toBe(200);
+      const names = res.json().items.map((e: { name: string }) => e.name);
+      expect(names).toEqual(config.environments.map((e) => e.name));
+      expect(res.body).not.toMatch(/secret/i);
+    });
+  });
+
+  describe('logs', () => {
+    it('carry the request id, and neither tokens nor user principal names', async () => {
+      const token = await idp.sign();
+      await post(token, {
+        ...validBody,
+        userPrincipalName: 'svc-logcheck@contoso.onmicrosoft.com',
+        displayName: 'Log',
+      });
+      await app.inject({
+        url: `/v1/non-interactive-users/${encodeURIComponent('niu:contoso-prod:svc-logcheck@contoso.onmicrosoft.com')}`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      await app.inject({ url: '/boom' });
+      const text = logs.join('\n');
+      expect(logs.length).toBeGreaterThan(3);
+      expect(text).not.toContain(token.split('.')[2]);
+      expect(text).not.toMatch(/svc-logcheck|svc-unit|hunter2@/);
+      for (const line of logs) {
+        const entry = JSON.parse(line);
+        if (entry.req || entry.res || entry.error) expect(entry.reqId).toEqual(expect.any(String));
+      }
+    });
+  });
+
+  describe('rate limit', () => {
+    it('429 problem per client once its budget is spent, other clients unaffected', async () => {
+      const { instance } = await makeApp({ API_RATE_LIMIT_PER_MINUTE: '3' });
+      try {
+        const a = await idp.sign({ azp: 'client-a' });
+        const b = await idp.sign({ azp: 'client-b' });
+        const hit = (t: string) =>
+          instance.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${t}` } });
+        for (let i = 0; i < 3; i++) expect((await hit(a)).statusCode).toBe(200);
+        const limited = await hit(a);
+        expectProblem(limited, 429);
+        expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+        expect((await hit(b)).statusCode).toBe(200);
+      } finally {
+        await instance.close();
+      }
+    });
+  });
+});
