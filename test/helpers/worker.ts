@@ -27,7 +27,7 @@ export interface TestWorker {
 let runtimeInstalled = false;
 
 /** Quiet SDK logs in tests (errors only; failed attempts are expected here), unless NIU_TEST_LOG_LEVEL says otherwise. */
-function installRuntime(): void {
+export function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {

@@ -10,6 +10,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { startSandbox } from '../../sandbox/server';
 import { loadConfig } from '../../worker/config';
 import {
+  installRuntime,
   provisionInput,
   sandboxControl,
   startProvision,
@@ -54,6 +55,8 @@ if (process.env.NIU_RECORD_HISTORY === '1') {
 }
 
 describe('replay of recorded histories', () => {
+  beforeAll(installRuntime);
+
   for (const [name, file] of Object.entries(HISTORIES)) {
     test(`${name}: today's workflow code replays it without non-determinism`, async () => {
       expect(existsSync(file)).toBe(true);
