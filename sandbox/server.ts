@@ -139,12 +139,14 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       auth: null,
     };
     const service = classify(pathname);
-    let target = `${pathname}${url.search}`;
+    // The log and fault paths show the query decoded (form encoding: `+` is a space).
+    let search = url.search;
     try {
-      target = decodeURIComponent(target.replace(/\+/g, ' '));
+      search = decodeURIComponent(search.replace(/\+/g, ' '));
     } catch {
       // keep it encoded
     }
+    const target = `${pathname}${search}`;
     store.sync(now);
 
     const picked = service !== 'control' && service !== 'unknown' ? faults.pick(service, method, target) : null;

@@ -40,6 +40,8 @@ export type TokenCheck =
   | { ok: false; reason: 'missing' | 'malformed' | 'signature' | 'expired' | 'audience' | 'issuer'; message: string };
 
 export class TokenService {
+  private verifyKey: ReturnType<typeof importJWK> | null = null;
+
   private constructor(
     private readonly privateKey: CryptoKey,
     private readonly publicJwk: JWK,
@@ -111,8 +113,8 @@ export class TokenService {
     if (!token) return { ok: false, reason: 'missing', message: 'Access token is empty.' };
     let claims: TokenClaims;
     try {
-      const key = await importJWK({ ...this.publicJwk, alg: 'RS256' }, 'RS256');
-      const result = await jwtVerify(token, key, { algorithms: ['RS256'], clockTolerance: 0 });
+      this.verifyKey ??= importJWK({ ...this.publicJwk, alg: 'RS256' }, 'RS256');
+      const result = await jwtVerify(token, await this.verifyKey, { algorithms: ['RS256'], clockTolerance: 0 });
       claims = result.payload as unknown as TokenClaims;
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) {

@@ -125,6 +125,17 @@ describe('synchronisation from Entra ID', () => {
     expect(await findSystemUser(prod, b.objectId)).toMatchObject({ isdisabled: false, accessmode: 4 });
   });
 
+  test('disabling the Entra account disables the systemuser on the next sync, even in mode 4', async () => {
+    const { objectId, su } = await syncedUser(`off@${DOMAIN}`);
+    await setMode(prod, su.systemuserid, 4);
+    await graph.api(`/users/${objectId}`).patch({ accountEnabled: false });
+    await sleep(SYNC_MS + 50);
+    expect(await findSystemUser(prod, objectId)).toMatchObject({ isdisabled: true, accessmode: 4 });
+    await graph.api(`/users/${objectId}`).patch({ accountEnabled: true });
+    await sleep(SYNC_MS + 50);
+    expect((await findSystemUser(prod, objectId))!.isdisabled).toBe(false);
+  });
+
   test('deleting the Entra user disables its systemuser and frees its non-interactive slot', async () => {
     const { objectId, su } = await syncedUser(`gone@${DOMAIN}`);
     await setMode(prod, su.systemuserid, 4);
