@@ -10,7 +10,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from '../worker/config';
-import { authenticate, TokenVerifier } from './auth';
+import { authenticate, TokenVerifier, type AuthOptions } from './auth';
 import { registerErrorHandling } from './errors';
 import { loggerOptions } from './logging';
 import { HttpProblem } from './problem';
@@ -30,6 +30,8 @@ export interface BuildAppOptions {
   logStream?: NodeJS.WritableStream;
   /** Token verification; default: the OpenID provider at config.api.openIdConfigUrl. */
   verifier?: TokenVerifier;
+  /** Tuning of the default verifier (clock tolerance, JWKS cooldown). */
+  auth?: Partial<AuthOptions>;
   service?: ServiceOptions;
   /** Largest accepted request body (default 16 KiB: a request is a few hundred bytes). */
   bodyLimit?: number;

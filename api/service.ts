@@ -294,7 +294,7 @@ export class NonInteractiveUserService {
       }
     }, timeoutMs + 1000)) as EnvironmentCapacity;
     const reserved = await this.temporal.run(async (client) => {
-      const handle = client.workflow.getHandle(capacityWorkflowId(environment));
+      const handle = client.workflow.getHandle(capacityWorkflowId(environment, this.config.temporal.taskQueue));
       try {
         const description = await handle.describe();
         if (description.status.name !== 'RUNNING') return 0;
