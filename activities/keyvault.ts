@@ -10,10 +10,22 @@ export interface PasswordStore {
   store(name: string, password: string, tags: Record<string, string>): Promise<string | null>;
 }
 
+/**
+ * The credential as Key Vault's challenge handler should use it. The handler asks for a token
+ * in the tenant the 401 challenge names (by GUID); when AZURE_TENANT_ID is the tenant's domain
+ * name, @azure/identity sees a different tenant and refuses. The vault is ours, configured next
+ * to the credential, so it is in the worker's own tenant: ask without the tenant override.
+ */
+export function vaultCredential(credential: TokenCredential): TokenCredential {
+  return {
+    getToken: (scopes, options) => credential.getToken(scopes, { ...options, tenantId: undefined }),
+  };
+}
+
 export function createPasswordStore(config: Config, credential: TokenCredential): PasswordStore {
   const vaultUrl = config.microsoft.keyVaultUrl;
   if (!vaultUrl) return { store: async () => null };
-  const client = new SecretClient(vaultUrl, credential, {
+  const client = new SecretClient(vaultUrl, vaultCredential(credential), {
     disableChallengeResourceVerification: config.microsoft.keyVaultDisableChallengeResourceVerification,
     retryOptions: { maxRetries: 0 }, // Temporal retries the activity
   });

@@ -17,6 +17,10 @@ import {
   type TestWorker,
 } from '../helpers/worker';
 import { STEP_NAMES } from '../../workflows/types';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { createTokenSource } from '../../activities/credential';
+import { meetsEntraComplexity } from '../../activities/password';
+import { vaultCredential } from '../../activities/keyvault';
 
 const SKU = 'DYN365_ENTERPRISE_PLAN1';
 let sandbox: Awaited<ReturnType<typeof startSandbox>>;
@@ -114,4 +118,45 @@ test('5. revert window on: verify-access-mode restores mode 4 and succeeds (role
   const su = sandboxView(await control.state()).systemUser('contoso-prod', result.entraObjectId);
   expect(su?.accessmode).toBe(4);
   expect(su?.revertedOnce).toBe(true);
+});
+
+describe('with a Key Vault configured', () => {
+  let kv: TestWorker;
+  beforeAll(async () => {
+    kv = await startTestWorker({
+      sandboxUrl: sandbox.url,
+      taskQueue: testTaskQueue('provision-kv'),
+      env: { KEYVAULT_URL: sandbox.url, KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'true' },
+    });
+  });
+  afterAll(async () => {
+    await kv?.stop();
+  });
+
+  test('the generated password goes to the vault only: the result and the history carry its id, never the value', async () => {
+    const upn = 'svc-vault@contoso.onmicrosoft.com';
+    const handle = await startProvision(kv, provisionInput(upn));
+    const result = await handle.result();
+    expect(result.passwordSecretId).toMatch(
+      new RegExp(`^${sandbox.url}/secrets/niu-svc-vault-contoso-onmicrosoft-com/`),
+    );
+
+    const secrets = new SecretClient(sandbox.url, vaultCredential(createTokenSource(kv.config).credential), {
+      disableChallengeResourceVerification: true,
+    });
+    const secret = await secrets.getSecret('niu-svc-vault-contoso-onmicrosoft-com');
+    expect(secret.properties.id).toBe(result.passwordSecretId);
+    expect(meetsEntraComplexity(secret.value!)).toBe(true);
+    expect(secret.properties.tags).toEqual({ environment: 'contoso-prod', requestId: handle.workflowId });
+    expect(sandboxView(await control.state()).user(upn)).toMatchObject({ passwordSet: true });
+
+    // Nowhere in the workflow's history, not even inside encoded payloads.
+    const history = JSON.stringify(await handle.fetchHistory());
+    const decoded = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) =>
+      Buffer.from(m[1]!, 'base64').toString('utf8'),
+    );
+    expect(decoded.length).toBeGreaterThan(0);
+    expect(history.includes(secret.value!)).toBe(false);
+    expect(decoded.some((d) => d.includes(secret.value!))).toBe(false);
+  });
 });
