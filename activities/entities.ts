@@ -3,7 +3,7 @@
 // these activities do it with the Temporal client: update-with-start creates the entity if it
 // is not running and returns the entity's answer in one call. The update id is derived from the
 // request, so a retried activity gets the same answer instead of a second reservation.
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { activityInfo } from '@temporalio/activity';
 import type { Config } from '../worker/config';
 import {
@@ -17,6 +17,25 @@ import {
 
 export function entityActivities(config: Config, client: () => Promise<Client>) {
   return {
+    /**
+     * Which of these runs are no longer running (ended, terminated, unknown). The entities use it
+     * to take back a slot or the lock from a run that was terminated without releasing them.
+     */
+    async closedRuns(input: { runs: { workflowId: string; runId?: string }[] }): Promise<string[]> {
+      const c = await client();
+      const closed: string[] = [];
+      for (const run of input.runs) {
+        try {
+          const d = await c.workflow.getHandle(run.workflowId, run.runId).describe();
+          if (d.status.name !== 'RUNNING') closed.push(run.workflowId);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) closed.push(run.workflowId);
+          else throw err;
+        }
+      }
+      return closed;
+    },
+
     /** Asks the environment's capacity entity for one slot; it answers granted or not, never waits. */
     async reserveCapacity(input: {
       environment: string;

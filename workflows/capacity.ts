@@ -21,6 +21,12 @@ import { releaseCapacitySignal, reservationsQuery, reserveUpdate } from './defin
 import { WorkflowMutex } from './mutex';
 import type { CapacityDecision } from './types';
 
+const { closedRuns } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
+  summary: 'find holders that ended without releasing their slot',
+});
+
 const { readEnvironmentCapacity } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
@@ -43,8 +49,14 @@ export async function environmentCapacity(state: CapacityState): Promise<void> {
   setHandler(reserveUpdate, (req) =>
     mutex.run(async (): Promise<CapacityDecision> => {
       const live = await readEnvironmentCapacity({ environment: state.environment });
-      const others = [...holders.keys()].filter((id) => id !== req.requestId).length;
+      let others = [...holders.keys()].filter((id) => id !== req.requestId).length;
       if (holders.has(req.requestId)) return { granted: true, ...live, reserved: others };
+      if (live.used + others >= live.limit && others > 0) {
+        // Before refusing: a holder terminated from outside never released its slot.
+        const gone = await closedRuns({ runs: [...holders.keys()].map((workflowId) => ({ workflowId })) });
+        for (const id of gone) holders.delete(id);
+        others = [...holders.keys()].filter((id) => id !== req.requestId).length;
+      }
       const granted = live.used + others < live.limit;
       if (granted) holders.set(req.requestId, req.userPrincipalName);
       return { granted, ...live, reserved: others };

@@ -17,9 +17,11 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { Activities } from '../activities';
 import { acquireUpdate, lockGrantedSignal, lockStateQuery, releaseLockSignal } from './definitions';
 import type { LockDecision, LockHolder } from './types';
 
@@ -28,6 +30,15 @@ export interface UpnLockState {
   holder?: LockHolder | null;
   queue?: LockHolder[];
 }
+
+const { closedRuns } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
+  summary: 'check that the lock holder still runs',
+});
+
+/** How often a lock with waiters checks that its holder still runs (a terminated run never releases). */
+const HOLDER_CHECK_INTERVAL = '1 minute';
 
 const same = (a: LockHolder | null | undefined, b: LockHolder): boolean =>
   !!a && a.workflowId === b.workflowId && a.runId === b.runId;
@@ -53,13 +64,23 @@ export async function upnLock(state: UpnLockState): Promise<void> {
   });
   setHandler(lockStateQuery, () => ({ holder, queue: [...queue] }));
 
+  const tooLong = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2_000;
   for (;;) {
-    await condition(
-      () =>
-        (holder === null && (queue.length > 0 || allHandlersFinished())) ||
-        workflowInfo().continueAsNewSuggested ||
-        workflowInfo().historyLength > 2_000,
-    );
+    const free = (): boolean => holder === null && (queue.length > 0 || allHandlersFinished());
+    if (holder !== null && queue.length > 0) {
+      // Someone waits: check now and then that the holder still runs (a terminated run never releases).
+      if (!(await condition(() => free() || tooLong(), HOLDER_CHECK_INTERVAL))) {
+        const current = holder as LockHolder;
+        const gone = await closedRuns({ runs: [current] });
+        if (gone.length > 0 && same(holder, current)) {
+          log.warn('lock holder ended without releasing; passing the lock on', { workflowId: current.workflowId });
+          holder = null;
+        }
+        continue;
+      }
+    } else {
+      await condition(() => free() || tooLong() || (holder !== null && queue.length > 0));
+    }
     if (holder === null && queue.length > 0) {
       const next = queue.shift()!;
       holder = next;
@@ -72,7 +93,8 @@ export async function upnLock(state: UpnLockState): Promise<void> {
       }
       continue;
     }
-    if (holder === null && queue.length === 0) return; // idle: end
+    if (holder === null && queue.length === 0 && allHandlersFinished()) return; // idle: end
+    if (!tooLong()) continue;
     await condition(allHandlersFinished);
     await continueAsNew<typeof upnLock>({ userPrincipalName: state.userPrincipalName, holder, queue });
   }

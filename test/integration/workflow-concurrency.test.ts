@@ -13,6 +13,7 @@ import {
   statusOf,
   stepStatus,
   testTaskQueue,
+  waitForStatus,
   type TestWorker,
 } from '../helpers/worker';
 
@@ -119,3 +120,26 @@ test('10. the same UPN for contoso-prod and contoso-test at once: both succeed, 
   );
   expect(details.sort()).toEqual(['account created', 'existing integration account adopted']);
 }, 120_000);
+
+test('a request terminated while holding a slot does not leak it: the next request gets the slot', async () => {
+  await control.config({
+    syncDelayMs: 3_600_000,
+    licensePropagationMs: 3_600_000,
+    environments: { 'contoso-test': { nonInteractiveLimit: 1 } },
+  });
+  const first = await startProvision(
+    tw,
+    provisionInput('svc-term1@contoso.onmicrosoft.com', { environment: 'contoso-test' }),
+  );
+  await waitForStatus(first, (d) => stepStatus(d, 'await-dataverse-user') === 'waiting');
+  // Terminated from outside: no compensation runs, nothing is released.
+  await first.terminate('operator terminated it');
+  await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
+  const second = await startProvision(
+    tw,
+    provisionInput('svc-term2@contoso.onmicrosoft.com', { environment: 'contoso-test' }),
+  );
+  await second.result();
+  expect((await statusOf(second)).status).toBe('succeeded');
+  expect(sandboxView(await control.state()).nonInteractiveCount('contoso-test')).toBe(1);
+}, 60_000);
