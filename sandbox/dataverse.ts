@@ -15,7 +15,7 @@ import {
   json,
   odataQuery,
 } from './http';
-import { type EntitySchema, ODataError, compileFilter, parseSelect, project } from './odata';
+import { type EntitySchema, ODataError, compileFilter, compileOrderBy, parseSelect, project } from './odata';
 import { TENANT_ID } from './seed';
 import { ACCESS_MODE, type Store, touch } from './store';
 import type { TokenService } from './tokens';
@@ -235,10 +235,12 @@ function withExpand(row: Row, env: Environment, expand: Expand | null): Row {
 function list(ctx: Ctx, env: Environment, set: EntitySet, rows: Row[], contextSuffix: string): Reply {
   let select: string[] | null;
   let predicate: (row: Row) => boolean = () => true;
+  let order: ((a: Row, b: Row) => number) | null;
   try {
     select = parseSelect(ctx.query.get('$select'), { typeName: typeName(set), schema: set.schema });
     const filter = ctx.query.get('$filter');
     if (filter !== null) predicate = compileFilter(filter, { typeName: typeName(set), schema: set.schema });
+    order = compileOrderBy(ctx.query.get('$orderby'), { typeName: typeName(set), schema: set.schema });
   } catch (err) {
     queryError(err);
   }
@@ -247,6 +249,7 @@ function list(ctx: Ctx, env: Environment, set: EntitySet, rows: Row[], contextSu
   const filterRow = (r: Row) =>
     set.logicalName === 'businessunit' ? { ...r, parentbusinessunitid: r._parentbusinessunitid_value } : r;
   let matched = rows.filter((r) => predicate(filterRow(r)));
+  if (order) matched = [...matched].sort(order);
   const topRaw = ctx.query.get('$top');
   if (topRaw !== null) {
     const top = Number(topRaw);
@@ -327,6 +330,15 @@ const IGNORED_ON_PATCH = new Set([
 ]);
 
 function patchSystemUser(ctx: Ctx, env: Environment, su: SystemUser, deps: DataverseDeps): Reply {
+  // Optimistic concurrency: If-Match with an older row version fails (dynamics-web-api sends `*`).
+  const ifMatch = headerValue(ctx, 'if-match');
+  if (ifMatch && ifMatch !== '*' && ifMatch !== `W/"${su.versionnumber}"`) {
+    throw dataverseError(
+      412,
+      '0x80060882',
+      "The version of the existing record doesn't match the RowVersion property provided.",
+    );
+  }
   const body = bodyObject(ctx);
   for (const key of Object.keys(body)) {
     if (!PATCHABLE.has(key) && !IGNORED_ON_PATCH.has(key)) {

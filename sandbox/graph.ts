@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type * as Graph from '@microsoft/microsoft-graph-types';
 import type { Ctx, Reply } from './http';
 import { GUID_RE, HttpError, bearerToken, empty, graphError, isObject, json, odataQuery } from './http';
-import { type EntitySchema, ODataError, compileFilter, parseSelect, project } from './odata';
+import { type EntitySchema, ODataError, compileFilter, compileOrderBy, parseSelect, project } from './odata';
 import { GRAPH_AUDIENCE, TENANT_DISPLAY_NAME, TENANT_ID, VERIFIED_DOMAINS } from './seed';
 import type { Store } from './store';
 import type { TokenService } from './tokens';
@@ -383,10 +383,17 @@ function listUsers(ctx: Ctx, deps: GraphDeps): Reply {
     }
     offset = decoded;
   }
+  let order: ((a: Record<string, unknown>, b: Record<string, unknown>) => number) | null = null;
+  try {
+    order = compileOrderBy(ctx.query.get('$orderby'), { typeName: USER_TYPE, schema: USER_SCHEMA });
+  } catch (err) {
+    queryError(ctx, err, 'Invalid orderby clause');
+  }
   const rows = deps.store
     .liveUsers()
     .filter((u) => visible(u, ctx, deps))
     .filter((u) => predicate(userView(u) as Record<string, unknown>));
+  if (order) rows.sort((a, b) => order(userView(a) as Record<string, unknown>, userView(b) as Record<string, unknown>));
   const page = rows.slice(offset, offset + top);
   const out: Record<string, unknown> = {
     '@odata.context': context(ctx, 'users', select, false),

@@ -403,3 +403,27 @@ export function project<T extends object>(row: T, select: string[] | null, alway
   }
   return out as Partial<T>;
 }
+
+/** Parses `$orderby` (`name [asc|desc], ...`) into a comparator; unknown names throw ODataError. */
+export function compileOrderBy(text: string | null, ctx: FilterContext): ((a: Row, b: Row) => number) | null {
+  if (text === null || text.trim() === '') return null;
+  const keys = text.split(',').map((part) => {
+    const m = /^\s*([\w/]+)(?:\s+(asc|desc))?\s*$/i.exec(part);
+    if (!m) throw new ODataError(`Syntax error in $orderby: '${text}'.`, 'syntax');
+    if (!ctx.schema[m[1]!]) {
+      throw new ODataError(`Could not find a property named '${m[1]}' on type '${ctx.typeName}'.`, 'property');
+    }
+    return { path: m[1]!, desc: (m[2] ?? 'asc').toLowerCase() === 'desc' };
+  });
+  return (a, b) => {
+    for (const k of keys) {
+      // Nulls sort first in ascending order, as in SQL Server.
+      const x = norm(read(a, k.path) ?? null) as string | number | boolean | null;
+      const y = norm(read(b, k.path) ?? null) as string | number | boolean | null;
+      if (x === y) continue;
+      const cmp = x === null ? -1 : y === null ? 1 : x < y ? -1 : 1;
+      return k.desc ? -cmp : cmp;
+    }
+    return 0;
+  };
+}

@@ -169,6 +169,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       if (fault?.after && fault.status !== undefined) reply = faultReply(service as ServiceName, fault);
     }
     send(res, reply);
+    // The log records the emulated services' traffic, not the control API's own.
+    if (service === 'control') return;
     const form = parsed.body as Record<string, unknown> | undefined;
     const clientId =
       ctx.auth?.appid ?? (service === 'entra' && typeof form?.client_id === 'string' ? form.client_id : null);

@@ -138,6 +138,8 @@ describe('fault injection, checked through the request log', () => {
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(950);
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(950);
     expect((await control.listFaults()).faults[0]).toMatchObject({ hits: 2, remaining: 0 });
+    // The control API's own calls are not logged.
+    expect((await control.requests()).filter((e) => e.service === 'control')).toEqual([]);
   });
 
   test('the throttling answer carries Retry-After and each service’s error body', async () => {

@@ -187,6 +187,34 @@ describe('systemusers queries', () => {
     expect(select.code).toBe('0x80060888');
   });
 
+  test('$orderby sorts; an unknown column in it is 400', async () => {
+    for (const n of ['o1', 'o2']) await createUser(graph, `${n}@${DOMAIN}`).then((id) => license(graph, id));
+    await sleep(SYNC_MS + 50);
+    const res = await prod.retrieveMultiple<{ domainname: string }>({
+      collection: 'systemusers',
+      select: ['domainname'],
+      filter: 'applicationid eq null',
+      orderBy: ['domainname desc'],
+    });
+    expect(res.value!.map((u) => u.domainname)).toEqual([`o2@${DOMAIN}`, `o1@${DOMAIN}`]);
+    const err = await dvError(prod.retrieveMultiple({ collection: 'systemusers', orderBy: ['shoesize'] }));
+    expect(err).toMatchObject({ status: 400, code: '0x80060888' });
+  });
+
+  test('PATCH with a stale If-Match is 412 (dynamics-web-api then answers false)', async () => {
+    const { su } = await syncedUser(`etag@${DOMAIN}`);
+    const stale = await prod.update({
+      collection: 'systemusers',
+      key: su.systemuserid,
+      data: { accessmode: 4 },
+      ifmatch: 'W/"0"',
+    });
+    expect(stale).toBe(false);
+    expect((await prod.retrieve<SystemUserRow>({ collection: 'systemusers', key: su.systemuserid })).accessmode).toBe(
+      0,
+    );
+  });
+
   test('an unknown record is 404 0x80040217', async () => {
     const id = '00000000-0000-0000-0000-0000000000aa';
     const err = await dvError(prod.retrieve({ collection: 'systemusers', key: id }));

@@ -164,6 +164,16 @@ describe('users', () => {
     expect(requests).toHaveLength(3);
   });
 
+  test('$orderby sorts (descending here); an unknown property is rejected', async () => {
+    for (const n of ['b', 'c', 'a']) await createUser(graph, `order-${n}@${DOMAIN}`);
+    const res = (await graph.api('/users').orderby('userPrincipalName desc').select('userPrincipalName').get()) as {
+      value: { userPrincipalName: string }[];
+    };
+    expect(res.value.map((u) => u.userPrincipalName)).toEqual(['c', 'b', 'a'].map((n) => `order-${n}@${DOMAIN}`));
+    const err = await graphError(graph.api('/users').orderby('shoeSize').get());
+    expect(err.status).toBe(400);
+  });
+
   test('a duplicate UPN is 400 Request_BadRequest with ObjectConflict', async () => {
     await createUser(graph, `dup@${DOMAIN}`);
     const err = await graphError(createUser(graph, `DUP@${DOMAIN}`));
@@ -184,14 +194,12 @@ describe('users', () => {
     const weak = await graphError(createUser(graph, `weak@${DOMAIN}`, { passwordProfile: { password: 'password' } }));
     expect(weak.body.error.message).toMatch(/does not comply with password complexity requirements/);
     const missing = await graphError(
-      graph
-        .api('/users')
-        .post({
-          accountEnabled: true,
-          displayName: 'x',
-          userPrincipalName: `m@${DOMAIN}`,
-          passwordProfile: { password: password() },
-        }),
+      graph.api('/users').post({
+        accountEnabled: true,
+        displayName: 'x',
+        userPrincipalName: `m@${DOMAIN}`,
+        passwordProfile: { password: password() },
+      }),
     );
     expect(missing.body.error.message).toBe("Invalid value specified for property 'mailNickname' of resource 'User'.");
     const unknown = await graphError(createUser(graph, `u@${DOMAIN}`, { favouriteColour: 'blue' } as never));
