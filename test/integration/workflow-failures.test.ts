@@ -95,26 +95,35 @@ describe('with an in-process worker', () => {
 });
 
 /** The worker as its own process (worker/main.ts), so it can be killed for real. */
-async function spawnWorker(taskQueue: string): Promise<ChildProcess> {
+interface WorkerProcess {
+  child: ChildProcess;
+  metricsPort: number;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+async function spawnWorker(taskQueue: string, logLevel = 'WARN'): Promise<WorkerProcess> {
+  const metricsPort = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
     cwd: root,
     env: {
       ...process.env,
       SANDBOX_URL: sandbox.url,
       TEMPORAL_TASK_QUEUE: taskQueue,
-      WORKER_METRICS_PORT: String(await freePort()),
+      WORKER_METRICS_PORT: String(metricsPort),
       WORKER_WORKFLOW_BUNDLE: process.env.NIU_TEST_WORKFLOW_BUNDLE,
-      LOG_LEVEL: 'WARN',
+      LOG_LEVEL: logLevel,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  child.on('exit', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM') process.stderr.write(output);
-  });
-  return child;
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, metricsPort, output: () => stdout + stderr, exited };
 }
 
 test('8. the worker killed (SIGKILL) during the wait and started again: the request completes', async () => {
@@ -125,28 +134,36 @@ test('8. the worker killed (SIGKILL) during the wait and started again: the requ
   // A client of its own (the workers are other processes).
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
   const client = new Client({ connection });
+  let second: WorkerProcess | undefined;
   try {
     const handle = await startProvision({ client, taskQueue }, provisionInput(upn));
     await waitForStatus(handle, (d) => stepStatus(d, 'await-dataverse-user') === 'waiting', 60_000);
-    const exited = new Promise((r) => first.once('exit', r));
-    first.kill('SIGKILL');
-    await exited;
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
     // While no worker runs, the platform catches up.
     await control.config({ syncDelayMs: 200, licensePropagationMs: 100 });
-    const second = await spawnWorker(taskQueue);
-    try {
-      const result = await handle.result();
-      const doc = await statusOf(handle);
-      expect(doc.status).toBe('succeeded');
-      const su = sandboxView(await control.state()).systemUser('contoso-prod', result.entraObjectId);
-      expect(su?.accessmode).toBe(4);
-    } finally {
-      const exited2 = new Promise((r) => second.once('exit', r));
-      second.kill('SIGTERM');
-      await exited2;
-    }
+    second = await spawnWorker(taskQueue, 'INFO');
+    const result = await handle.result();
+    const doc = await statusOf(handle);
+    expect(doc.status).toBe('succeeded');
+    const su = sandboxView(await control.state()).systemUser('contoso-prod', result.entraObjectId);
+    expect(su?.accessmode).toBe(4);
+
+    // The process serves Prometheus metrics and logs JSON lines.
+    const metrics = await (await fetch(`http://127.0.0.1:${second.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/temporal_workflow_completed/);
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0); // graceful shutdown
+    const lines = second
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
+    const entries = lines.map((l) => JSON.parse(l) as { msg: string; level: string });
+    expect(entries.map((e) => e.msg)).toEqual(expect.arrayContaining(['worker started', 'worker stopped']));
   } finally {
-    if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
+    for (const w of [first, second]) {
+      if (w && w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    }
     await connection.close();
   }
 }, 120_000);
