@@ -51,7 +51,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     });
   const verifier =
     options.verifier ??
-    new TokenVerifier({ openIdConfigUrl: config.api.openIdConfigUrl, audience: config.api.audience });
+    new TokenVerifier({ openIdConfigUrl: config.api.openIdConfigUrl, audience: config.api.audience, ...options.auth });
   const service = new NonInteractiveUserService(config, temporal, options.service);
 
   const app = Fastify({

@@ -1,7 +1,7 @@
 // What the routes ask of Temporal: start, status, list, cancel, capacity. Each operation runs
 // through the gateway (bounded, 503 when unreachable) and throws HttpProblem for the outcomes
 // the contract names (404, 409, 422).
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
@@ -220,22 +220,13 @@ export class NonInteractiveUserService {
     if (query.environment) clauses.push(`NiuEnvironment = '${query.environment}'`);
     if (query.status) clauses.push(STATUS_FILTERS[query.status]);
     return this.temporal.run(async (client) => {
-      let response;
-      try {
-        response = await client.workflowService.listWorkflowExecutions({
-          namespace: this.temporal.namespace,
-          query: clauses.join(' AND '),
-          pageSize: query.pageSize ?? 20,
-          nextPageToken: query.pageToken ? Buffer.from(query.pageToken, 'base64url') : undefined,
-        });
-      } catch (err) {
-        if ((err as { code?: number }).code === 3 /* INVALID_ARGUMENT */ && query.pageToken) {
-          throw new HttpProblem(400, 'invalid-request', 'The page token is not valid.', {
-            errors: [{ pointer: '/querystring/pageToken', detail: 'is not a valid page token' }],
-          });
-        }
-        throw err;
-      }
+      const temporalQuery = clauses.join(' AND ');
+      const response = await client.workflowService.listWorkflowExecutions({
+        namespace: this.temporal.namespace,
+        query: temporalQuery,
+        pageSize: query.pageSize ?? 20,
+        nextPageToken: query.pageToken ? openPageToken(query.pageToken, temporalQuery) : undefined,
+      });
       const items: ListItem[] = [];
       for (const raw of response.executions ?? []) {
         const info = await executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, this.temporal.namespace);
@@ -253,7 +244,7 @@ export class NonInteractiveUserService {
         });
       }
       const token = response.nextPageToken;
-      return { items, nextPageToken: token && token.length > 0 ? Buffer.from(token).toString('base64url') : null };
+      return { items, nextPageToken: token && token.length > 0 ? sealPageToken(token, temporalQuery) : null };
     });
   }
 
@@ -309,4 +300,27 @@ export class NonInteractiveUserService {
     const used = live.used;
     return { limit, used, reserved, available: Math.max(0, limit - used - reserved) };
   }
+}
+
+// Page tokens: Temporal's opaque token, prefixed with a checksum of it and of the query it
+// belongs to. Temporal answers a malformed token with an error its client retries until the
+// deadline (a 503 for what is the caller's mistake); the checksum turns a garbled token, or a
+// token reused with other filters, into a 400 at once. Not a secret: any API replica accepts it.
+function pageTokenChecksum(token: Uint8Array, query: string): Buffer {
+  return createHash('sha256').update(query).update('\0').update(token).digest().subarray(0, 12);
+}
+
+function sealPageToken(token: Uint8Array, query: string): string {
+  return Buffer.concat([pageTokenChecksum(token, query), token]).toString('base64url');
+}
+
+function openPageToken(sealed: string, query: string): Buffer {
+  const raw = Buffer.from(sealed, 'base64url');
+  const token = raw.subarray(12);
+  if (raw.length <= 12 || !pageTokenChecksum(token, query).equals(raw.subarray(0, 12))) {
+    throw new HttpProblem(400, 'invalid-request', 'The page token is not valid for this query.', {
+      errors: [{ pointer: '/querystring/pageToken', detail: 'is not a page token of this query' }],
+    });
+  }
+  return token;
 }
