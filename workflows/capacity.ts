@@ -2,7 +2,7 @@
 // `niu-capacity:<environment>`) that hands out non-interactive user slots one at a time.
 //
 // Why an entity: the limit is per environment and the check-then-set of "read the count, take
-// a slot" must be atomic across all requests. The entity's `reserve` update runs under a mutex:
+// a slot" must be atomic across all requests. The entity's `reserve` update (and `release`) run under a mutex:
 // it reads the live figures (RetrieveOrganizationResources through an activity), and grants a
 // slot only if used + reserved < limit. A request holds its slot until it has set access mode 4
 // (from then on Dataverse counts it) or until it ends, whatever the outcome: it signals
@@ -48,23 +48,33 @@ export async function environmentCapacity(state: CapacityState): Promise<void> {
 
   setHandler(reserveUpdate, (req) =>
     mutex.run(async (): Promise<CapacityDecision> => {
-      const live = await readEnvironmentCapacity({ environment: state.environment });
-      let others = [...holders.keys()].filter((id) => id !== req.requestId).length;
-      if (holders.has(req.requestId)) return { granted: true, ...live, reserved: others };
-      if (live.used + others >= live.limit && others > 0) {
+      const othersThan = (id: string): number => [...holders.keys()].filter((h) => h !== id).length;
+      let live = await readEnvironmentCapacity({ environment: state.environment });
+      if (holders.has(req.requestId)) return { granted: true, ...live, reserved: othersThan(req.requestId) };
+      if (live.used + othersThan(req.requestId) >= live.limit && holders.size > 0) {
         // Before refusing: a holder terminated from outside never released its slot.
         const gone = await closedRuns({ runs: [...holders.keys()].map((workflowId) => ({ workflowId })) });
-        for (const id of gone) holders.delete(id);
-        others = [...holders.keys()].filter((id) => id !== req.requestId).length;
+        if (gone.length > 0) {
+          for (const id of gone) holders.delete(id);
+          // Read again: the count may have moved while we looked (a holder's last PATCH).
+          live = await readEnvironmentCapacity({ environment: state.environment });
+        }
       }
-      const granted = live.used + others < live.limit;
+      const reserved = othersThan(req.requestId);
+      const granted = live.used + reserved < live.limit;
       if (granted) holders.set(req.requestId, req.userPrincipalName);
-      return { granted, ...live, reserved: others };
+      return { granted, ...live, reserved };
     }),
   );
-  setHandler(releaseCapacitySignal, ({ requestId }) => {
-    holders.delete(requestId);
-  });
+  // Releases queue behind a decision in flight. A holder releases right after its access mode
+  // became 4; dropping it while a decision holds a count read before that PATCH would count the
+  // holder nowhere and grant one slot too many. Behind the mutex, the next decision reads a count
+  // that includes it.
+  setHandler(releaseCapacitySignal, ({ requestId }) =>
+    mutex.run(async () => {
+      holders.delete(requestId);
+    }),
+  );
   setHandler(reservationsQuery, () => ({ reserved: holders.size, holders: [...holders.keys()] }));
 
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY);
