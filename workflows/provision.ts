@@ -279,7 +279,8 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
 
     // 4. set-access-mode. From here Dataverse counts the user, so the slot goes back.
     begin('set-access-mode');
-    did.accessModeSet = true;
+    // Compensation resets the mode only if this request changed it.
+    did.accessModeSet = found.accessMode !== NON_INTERACTIVE;
     const set = await setAccessMode({ environment: env, systemUserId, accessMode: NON_INTERACTIVE });
     if (set.accessMode !== NON_INTERACTIVE) {
       throw ApplicationFailure.create({
@@ -347,7 +348,9 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     setCurrentDetails(`**${cancelled ? 'cancelled' : 'failed'}** at ${current}: compensating`);
     await CancellationScope.nonCancellable(async () => {
       // Reverse order of the steps.
-      if (did.accessModeSet && systemUserId && did.created) {
+      // A mode-4 user counts toward the limit even unlicensed: give the slot back to the platform
+      // (the account may stay, adopted from another environment; unlicensed, it gets disabled).
+      if (did.accessModeSet && systemUserId) {
         try {
           await undoAccessMode({ environment: env, systemUserId, accessMode: READ_WRITE });
           status.compensated('set-access-mode', 'access mode reset to read-write');
