@@ -16,6 +16,7 @@ import {
   waitForStatus,
   type TestWorker,
 } from '../helpers/worker';
+import { READ_CAPACITY_WORKFLOW_TYPE, type EnvironmentCapacity } from '../../workflows/types';
 
 const SKU = 'DYN365_ENTERPRISE_PLAN1';
 let sandbox: Awaited<ReturnType<typeof startSandbox>>;
@@ -143,3 +144,18 @@ test('a request terminated while holding a slot does not leak it: the next reque
   expect((await statusOf(second)).status).toBe('succeeded');
   expect(sandboxView(await control.state()).nonInteractiveCount('contoso-test')).toBe(1);
 }, 60_000);
+
+test('readEnvironmentCapacity (run by the API) returns the live limit and count from Dataverse', async () => {
+  await control.config({ environments: { 'contoso-test': { nonInteractiveLimit: 7 } } });
+  const read = () =>
+    tw.client.workflow.execute(READ_CAPACITY_WORKFLOW_TYPE, {
+      taskQueue: tw.taskQueue,
+      workflowId: `niu-capacity-read:contoso-test:${Date.now()}`,
+      args: ['contoso-test'],
+    }) as Promise<EnvironmentCapacity>;
+  expect(await read()).toEqual({ limit: 7, used: 0 });
+  await (
+    await startProvision(tw, provisionInput('svc-counted@contoso.onmicrosoft.com', { environment: 'contoso-test' }))
+  ).result();
+  expect(await read()).toEqual({ limit: 7, used: 1 });
+});
