@@ -36,7 +36,7 @@ const ADMIN = '/providers/Microsoft.BusinessAppPlatform/scopes/admin/environment
 
 describe('Power Platform admin: addUser', () => {
   test('answers userNotLicensed until the license has propagated, then syncs the user at once', async () => {
-    await control.config({ syncDelayMs: 600_000, licensePropagationMs: 400 });
+    await control.config({ syncDelayMs: 600_000, licensePropagationMs: 1_500 });
     const objectId = await createUser(graph, `force@${DOMAIN}`);
     const unlicensed = await addUser(sandbox, 'contoso-prod', objectId);
     expect(unlicensed.status).toBe(400);
@@ -44,7 +44,7 @@ describe('Power Platform admin: addUser', () => {
     await license(graph, objectId);
     const early = await addUser(sandbox, 'contoso-prod', objectId);
     expect(early.body).toMatchObject({ error: { code: 'userNotLicensed' } });
-    await sleep(450);
+    await sleep(1_550);
     const ok = await addUser(sandbox, 'contoso-prod', objectId);
     expect(ok.status).toBe(200);
     const found = await dataverseClient(sandbox, 'contoso-prod').retrieveMultiple<{ systemuserid: string }>({

@@ -24,7 +24,8 @@ import {
 
 const PROD = 'contoso-prod';
 const TEST = 'contoso-test';
-const SYNC_MS = 300;
+// Long enough that a check right after licensing reliably comes before the sync, even on a busy machine.
+const SYNC_MS = 700;
 const LIMIT_MESSAGE = 'Your organization has reached its maximum number of non-interactive users';
 
 let sandbox: Sandbox;

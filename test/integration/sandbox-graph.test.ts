@@ -230,10 +230,10 @@ describe('users', () => {
   });
 
   test('a newly created user can be briefly invisible (replicationDelayMs)', async () => {
-    await control.config({ replicationDelayMs: 600 });
+    await control.config({ replicationDelayMs: 1_500 });
     const id = await createUser(graph, `fresh@${DOMAIN}`);
     expect((await graphError(graph.api(`/users/${id}`).get())).status).toBe(404);
-    await sleep(700);
+    await sleep(1_600);
     expect(((await graph.api(`/users/${id}`).get()) as { id: string }).id).toBe(id);
   });
 });
@@ -355,11 +355,11 @@ describe('authentication and authorization', () => {
   });
 
   test('an expired token is rejected', async () => {
-    await control.config({ tokenLifetimeSeconds: 1 });
+    await control.config({ tokenLifetimeSeconds: 3 });
     const token = (await credential(sandbox).getToken(GRAPH_SCOPE)).token;
     const client = graphClientWithToken(sandbox, token);
     await client.api('/users').get(); // valid while fresh
-    await sleep(2_100);
+    await sleep(3_100);
     const err = await graphError(client.api('/users').get());
     expect(err.status).toBe(401);
     expect(err.body.error.message).toBe('Lifetime validation failed, the token is expired.');
