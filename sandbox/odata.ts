@@ -144,6 +144,18 @@ export function parseFilter(text: string): Node {
       p++;
       return { k: 'cmp', op: tok.v.toLowerCase(), left, right: operand() };
     }
+    if (tok.t === 'word' && tok.v.toLowerCase() === 'in') {
+      // `prop in ('a', 'b')`: the same as `prop eq 'a' or prop eq 'b'`.
+      p++;
+      expect('(');
+      let tree: Node = { k: 'cmp', op: 'eq', left, right: operand() };
+      while (peek().t === ',') {
+        p++;
+        tree = { k: 'or', left: tree, right: { k: 'cmp', op: 'eq', left, right: operand() } };
+      }
+      expect(')');
+      return tree;
+    }
     return left;
   }
   function operand(): Node {

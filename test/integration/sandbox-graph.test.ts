@@ -139,6 +139,11 @@ describe('users', () => {
       value: unknown[];
     };
     expect(marked.value).toHaveLength(2);
+    const listed = (await graph
+      .api('/users')
+      .filter(`userPrincipalName in ('svc-x@${DOMAIN}', 'human@${DOMAIN}', 'nobody@${DOMAIN}')`)
+      .get()) as { value: unknown[] };
+    expect(listed.value).toHaveLength(2);
     const licensed = (await graph.api('/users').filter(`assignedLicenses/any(x:x/skuId eq ${SKU_ID})`).get()) as {
       value: unknown[];
     };
