@@ -8,7 +8,10 @@ const GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const app = await buildApp({ config });
+  const app = await buildApp({
+    config,
+    ...(config.workflowTiming ? { service: { workflowTiming: config.workflowTiming } } : {}),
+  });
   let closing = false;
   // Answers given while shutting down close their keep-alive connection, so the server's close
   // is not held up by idle clients once the in-flight requests are done.

@@ -5,6 +5,7 @@
 // needs no manual step.
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ProvisionTiming } from '../workflows/types';
 
 export class ConfigError extends Error {
   constructor(
@@ -88,6 +89,12 @@ export interface Config {
   };
   environmentsFile: string;
   environments: EnvironmentConfig[];
+  /**
+   * Workflow timings the API passes to every request it starts (WORKFLOW_TIMING, a JSON object
+   * of ProvisionTiming fields); null: the workflow's defaults. Demos, fault tests and benchmarks
+   * shorten the waits of an API that runs as its own process with this.
+   */
+  workflowTiming: Partial<ProvisionTiming> | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -308,7 +315,46 @@ export function loadConfig(env: Env = process.env): Config {
     sandbox: { url: sandboxUrl, host: str(env, 'SANDBOX_HOST', '127.0.0.1'), port: sandboxPort },
     environmentsFile,
     environments,
+    workflowTiming: timing(env, 'WORKFLOW_TIMING'),
   };
+}
+
+const TIMING_KEYS: (keyof ProvisionTiming)[] = [
+  'syncTimeoutMs',
+  'syncPollInitialMs',
+  'syncPollMaxMs',
+  'forceSyncWindowMs',
+  'forceSyncIntervalMs',
+  'verifySettleMs',
+  'verifyMaxReapply',
+  'retryMaxIntervalMs',
+  'stepRetryWindowMs',
+];
+
+/** WORKFLOW_TIMING: a JSON object whose keys are ProvisionTiming fields with non-negative numbers. */
+function timing(env: Env, name: string): Partial<ProvisionTiming> | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(name, `must be a JSON object, got "${raw}"`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new ConfigError(name, `must be a JSON object, got "${raw}"`);
+  }
+  const out: Partial<ProvisionTiming> = {};
+  for (const [key, value] of Object.entries(doc)) {
+    if (!TIMING_KEYS.includes(key as keyof ProvisionTiming)) {
+      throw new ConfigError(name, `has an unknown field "${key}" (known: ${TIMING_KEYS.join(', ')})`);
+    }
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new ConfigError(name, `field "${key}" must be a non-negative number, got ${JSON.stringify(value)}`);
+    }
+    out[key as keyof ProvisionTiming] = value;
+  }
+  return out;
 }
 
 /** Loads the configuration or exits with the message that names the bad variable. */
