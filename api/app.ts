@@ -13,6 +13,7 @@ import type { Config } from '../worker/config';
 import { authenticate, TokenVerifier, type AuthOptions } from './auth';
 import { registerErrorHandling } from './errors';
 import { loggerOptions } from './logging';
+import { registerMetrics } from './metrics';
 import { HttpProblem } from './problem';
 import { healthRoutes } from './routes/health';
 import { environmentRoutes } from './routes/environments';
@@ -78,6 +79,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   registerErrorHandling(app);
+  registerMetrics(app);
 
   await app.register(helmet, {
     // Swagger UI sets its own CSP (staticCSP below); for JSON answers a strict default is fine.

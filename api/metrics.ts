@@ -1,0 +1,60 @@
+// The API's Prometheus metrics at GET /metrics (on the API's own port, like /healthz; keep it
+// off the public ingress): request duration per route pattern and status, and workflow starts by
+// outcome, plus Node's process metrics. Each app has its own registry, so tests can build
+// several apps in one process.
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/** What POST /v1/non-interactive-users did, from its HTTP answer. */
+const START_OUTCOMES: Record<number, string> = {
+  202: 'started',
+  200: 'already-running',
+  400: 'invalid',
+  409: 'already-provisioned',
+  422: 'invalid',
+  429: 'rate-limited',
+  503: 'temporal-unavailable',
+};
+
+export function registerMetrics(app: FastifyInstance): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'niu_api_' });
+  const duration = new Histogram({
+    name: 'niu_api_http_request_duration_seconds',
+    help: 'HTTP request duration by route pattern (never the raw URL: ids hold UPNs), method and status.',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const starts = new Counter({
+    name: 'niu_api_workflow_starts_total',
+    help: 'Provisioning requests received, by outcome (started, already-running, already-provisioned, invalid, ...).',
+    labelNames: ['environment', 'outcome'] as const,
+    registers: [registry],
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    if (route === '/metrics') return;
+    duration.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    if (
+      request.method === 'POST' &&
+      route === '/v1/non-interactive-users' &&
+      reply.statusCode !== 401 &&
+      reply.statusCode !== 403
+    ) {
+      const body = request.body as { environment?: unknown } | undefined;
+      const environment = typeof body?.environment === 'string' && reply.statusCode < 400 ? body.environment : 'n/a';
+      starts.inc({ environment, outcome: START_OUTCOMES[reply.statusCode] ?? 'error' });
+    }
+  });
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    reply.type(registry.contentType);
+    return registry.metrics();
+  });
+  return registry;
+}

@@ -1,0 +1,64 @@
+// The API's /metrics after a real provisioning run through the stack: request durations per
+// route pattern and status, and workflow starts by outcome. (The worker's SDK metrics from the
+// Temporal runtime's Prometheus endpoint are checked on a real worker process in
+// test/integration/workflow-failures.test.ts.)
+import { call, eventually, idPath } from '../helpers/api';
+import { startStack, type Stack } from '../helpers/stack';
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ name: 'metrics' });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** The value of one series in Prometheus text format, or undefined when it is absent. */
+function series(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const labelText = line.slice(name.length + 1, line.indexOf('}'));
+    const found = Object.fromEntries([...labelText.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
+
+test('after a real request, /metrics counts the start by outcome and times each route pattern', async () => {
+  const token = await stack.operatorToken();
+  const upn = `svc-metrics-${Date.now().toString(36)}@contoso.onmicrosoft.com`;
+  const body = { environment: 'contoso-prod', userPrincipalName: upn, displayName: 'Metrics check' };
+  const created = await call<{ id: string }>(stack.apiUrl, 'POST', '/v1/non-interactive-users', { token, body });
+  expect(created.status).toBe(202);
+  const again = await call(stack.apiUrl, 'POST', '/v1/non-interactive-users', { token, body });
+  expect(again.status).toBe(200);
+  await eventually(async () => {
+    const res = await call<{ status: string }>(stack.apiUrl, 'GET', idPath(created.body.id), { token });
+    return res.body.status === 'succeeded' ? true : undefined;
+  }, 90_000);
+  const invalid = await call(stack.apiUrl, 'POST', '/v1/non-interactive-users', {
+    token,
+    body: { ...body, environment: 'nowhere' },
+  });
+  expect(invalid.status).toBe(422);
+
+  const res = await fetch(`${stack.apiUrl}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+  const text = await res.text();
+
+  const starts = 'niu_api_workflow_starts_total';
+  expect(series(text, starts, { environment: 'contoso-prod', outcome: 'started' })).toBe(1);
+  expect(series(text, starts, { environment: 'contoso-prod', outcome: 'already-running' })).toBe(1);
+  expect(series(text, starts, { environment: 'n/a', outcome: 'invalid' })).toBe(1);
+
+  const duration = 'niu_api_http_request_duration_seconds_count';
+  expect(series(text, duration, { method: 'POST', route: '/v1/non-interactive-users', status_code: '202' })).toBe(1);
+  expect(
+    series(text, duration, { method: 'GET', route: '/v1/non-interactive-users/:id', status_code: '200' }),
+  ).toBeGreaterThanOrEqual(1);
+  // Route patterns only: the UPN (personal data) never becomes a label.
+  expect(text).not.toContain(upn);
+  expect(text).toMatch(/^niu_api_process_resident_memory_bytes \d+/m);
+});
