@@ -17,7 +17,7 @@ export interface SandboxCertificates {
   caFile: string;
   /** CA certificate (PEM). */
   ca: string;
-  /** Server certificate for 127.0.0.1, ::1 and localhost (PEM). */
+  /** Server certificate for 127.0.0.1, ::1, localhost and `sandbox` (PEM). */
   cert: string;
   /** Server private key (PKCS#8 PEM). */
   key: string;
@@ -28,6 +28,8 @@ const DAY = 24 * 60 * 60 * 1000;
 /** Regenerate when less than this is left, so a long test run never crosses the expiry. */
 const MIN_REMAINING_MS = 7 * DAY;
 const LOCK_STALE_MS = 60_000;
+/** Host names of the server certificate: loopback, and `sandbox`, the docker-compose service name. */
+const SERVER_HOSTS = ['localhost', 'sandbox'];
 
 function files(dir: string) {
   return {
@@ -55,7 +57,7 @@ async function readValid(dir: string): Promise<SandboxCertificates | null> {
     if (!serverCert.verify(caCert.publicKey)) return null;
     if (!serverCert.checkPrivateKey(createPrivateKey(key))) return null;
     if (!caCert.checkPrivateKey(createPrivateKey(caKey))) return null;
-    if (!serverCert.checkIP('127.0.0.1') || !serverCert.checkHost('localhost')) return null;
+    if (!serverCert.checkIP('127.0.0.1') || !SERVER_HOSTS.every((h) => serverCert.checkHost(h))) return null;
     return { caFile: f.ca, ca, cert, key };
   } catch {
     return null;
@@ -105,7 +107,7 @@ async function generate(dir: string): Promise<void> {
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension([
-        { type: 'dns', value: 'localhost' },
+        ...SERVER_HOSTS.map((value) => ({ type: 'dns' as const, value })),
         { type: 'ip', value: '127.0.0.1' },
         { type: 'ip', value: '::1' },
       ]),

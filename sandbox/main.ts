@@ -14,10 +14,11 @@ async function main(): Promise<void> {
   const certDir = path.join(config.dataDir, 'sandbox');
   const stateFile = args.has('--memory') ? undefined : path.join(certDir, 'state.json');
   if (stateFile && args.has('--fresh')) await rm(stateFile, { force: true });
-  const host = new URL(config.sandbox.url).hostname.replace(/^\[|\]$/g, '');
   const sandbox = await startSandbox({
     port: config.sandbox.port,
-    host: host === 'localhost' ? '127.0.0.1' : host,
+    // SANDBOX_HOST: 127.0.0.1 by default, 0.0.0.0 in a container (docker-compose.yml).
+    host: config.sandbox.host,
+    publicUrl: config.sandbox.url,
     certDir,
     stateFile,
     logger: !args.has('--quiet'),
