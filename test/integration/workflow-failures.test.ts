@@ -1,12 +1,11 @@
 // Issue 4, "Done when" 4, 8, 9: the wait step under a sync that never happens, a worker process
 // killed (SIGKILL) during the wait, and a cancellation during the wait.
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { startSandbox } from '../../sandbox/server';
 import { loadConfig } from '../../worker/config';
-import { freePort } from '../../scripts/ports';
+import { spawnWorker as spawnWorkerProcess, type WorkerProcess } from '../helpers/processes';
 import {
   failureTypeOf,
   provisionInput,
@@ -22,7 +21,6 @@ import {
 } from '../helpers/worker';
 
 const SKU = 'DYN365_ENTERPRISE_PLAN1';
-const root = path.resolve(__dirname, '../..');
 let sandbox: Awaited<ReturnType<typeof startSandbox>>;
 let control: ReturnType<typeof sandboxControl>;
 
@@ -95,36 +93,8 @@ describe('with an in-process worker', () => {
 });
 
 /** The worker as its own process (worker/main.ts), so it can be killed for real. */
-interface WorkerProcess {
-  child: ChildProcess;
-  metricsPort: number;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-async function spawnWorker(taskQueue: string, logLevel = 'WARN'): Promise<WorkerProcess> {
-  const metricsPort = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      SANDBOX_URL: sandbox.url,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      WORKER_METRICS_PORT: String(metricsPort),
-      WORKER_WORKFLOW_BUNDLE: process.env.NIU_TEST_WORKFLOW_BUNDLE,
-      LOG_LEVEL: logLevel,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, metricsPort, output: () => stdout + stderr, exited };
-}
+const spawnWorker = (taskQueue: string, logLevel = 'WARN'): Promise<WorkerProcess> =>
+  spawnWorkerProcess({ sandboxUrl: sandbox.url, taskQueue, logLevel });
 
 test('8. the worker killed (SIGKILL) during the wait and started again: the request completes', async () => {
   await control.config(NEVER);
@@ -150,7 +120,7 @@ test('8. the worker killed (SIGKILL) during the wait and started again: the requ
     expect(su?.accessmode).toBe(4);
 
     // The process serves Prometheus metrics and logs JSON lines.
-    const metrics = await (await fetch(`http://127.0.0.1:${second.metricsPort}/metrics`)).text();
+    const metrics = await second.metrics();
     expect(metrics).toMatch(/temporal_workflow_completed/);
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0); // graceful shutdown
@@ -162,7 +132,7 @@ test('8. the worker killed (SIGKILL) during the wait and started again: the requ
     expect(entries.map((e) => e.msg)).toEqual(expect.arrayContaining(['worker started', 'worker stopped']));
   } finally {
     for (const w of [first, second]) {
-      if (w && w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+      if (w?.running()) w.child.kill('SIGKILL');
     }
     await connection.close();
   }
