@@ -2,6 +2,7 @@
 // Temporal) are created once per worker and shared by every activity call.
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../worker/config';
+import { createDataConverter } from '../worker/codec';
 import { createTokenSource } from './credential';
 import { createGraphClient, graphActivities } from './graph';
 import { dataverseActivities } from './dataverse';
@@ -20,7 +21,8 @@ export function createActivities(config: Config, deps: ActivityDeps = {}) {
   let client: Promise<Client> | undefined = deps.client ? Promise.resolve(deps.client) : undefined;
   const getClient = (): Promise<Client> => {
     client ??= Connection.connect({ address: config.temporal.address }).then(
-      (connection) => new Client({ connection, namespace: config.temporal.namespace }),
+      (connection) =>
+        new Client({ connection, namespace: config.temporal.namespace, dataConverter: createDataConverter(config) }),
     );
     return client;
   };

@@ -10,12 +10,14 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from '../worker/config';
+import { createDataConverter } from '../worker/codec';
 import { authenticate, TokenVerifier, type AuthOptions } from './auth';
 import { registerErrorHandling } from './errors';
 import { loggerOptions } from './logging';
 import { registerMetrics } from './metrics';
 import { HttpProblem } from './problem';
 import { healthRoutes } from './routes/health';
+import { codecRoutes } from './routes/codec';
 import { environmentRoutes } from './routes/environments';
 import { nonInteractiveUserRoutes } from './routes/non-interactive-users';
 import { NonInteractiveUserService, type ServiceOptions } from './service';
@@ -49,6 +51,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       address: config.temporal.address,
       namespace: config.temporal.namespace,
       connectTimeoutMs: config.temporal.connectTimeoutMs,
+      dataConverter: createDataConverter(config),
     });
   const verifier =
     options.verifier ??
@@ -85,7 +88,24 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // Swagger UI sets its own CSP (staticCSP below); for JSON answers a strict default is fine.
     contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'] } },
   });
-  await app.register(cors, { origin: config.api.corsOrigins, exposedHeaders: ['location', 'x-request-id'] });
+  // Strict CORS: only the codec routes are meant for a browser on another origin (the Temporal
+  // UI); every other route answers without CORS headers, so pages elsewhere cannot read it.
+  await app.register(cors, {
+    delegator: (request, callback) =>
+      callback(
+        null,
+        (request.url ?? '').startsWith('/codec/')
+          ? {
+              origin: config.api.corsOrigins,
+              methods: ['POST'],
+              allowedHeaders: ['authorization', 'content-type', 'x-namespace'],
+              exposedHeaders: ['x-request-id'],
+              credentials: true,
+              maxAge: 600,
+            }
+          : { origin: false },
+      ),
+  });
 
   // Authentication runs in onRequest for routes that declare an access level; the rate limit
   // runs after it (preHandler), keyed by the verified client id, else by address.
@@ -122,6 +142,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         { name: 'non-interactive-users', description: 'Provisioning requests' },
         { name: 'environments', description: 'Configured Dataverse environments' },
         { name: 'health', description: 'Liveness and readiness' },
+        { name: 'codec', description: 'Temporal UI codec endpoint (payload decryption)' },
       ],
       components: {
         securitySchemes: {
@@ -147,6 +168,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes, { temporal });
+  if (config.codec) await app.register(codecRoutes, { codec: config.codec, verifier });
   await app.register(
     async (v1) => {
       await v1.register(nonInteractiveUserRoutes, { service });

@@ -3,6 +3,7 @@
 // every call by a deadline, and turns "cannot reach Temporal" into a 503 problem. A failed
 // connection is dropped so the next request tries again.
 import { Client, Connection, isGrpcServiceError, type ConnectionOptions } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { HttpProblem } from './problem';
 
 export interface TemporalGatewayOptions {
@@ -12,6 +13,8 @@ export interface TemporalGatewayOptions {
   /** Deadline of one API operation's Temporal calls (default 5 s). */
   rpcTimeoutMs?: number;
   connectionOptions?: Omit<ConnectionOptions, 'address' | 'connectTimeout'>;
+  /** Payload codec and failure converter (worker/codec.ts createDataConverter). */
+  dataConverter?: DataConverter;
 }
 
 // gRPC status codes that mean "Temporal is not reachable (in time)".
@@ -59,7 +62,11 @@ export class TemporalGateway {
         connectTimeout: this.options.connectTimeoutMs,
       }).then((connection) => ({
         connection,
-        client: new Client({ connection, namespace: this.options.namespace }),
+        client: new Client({
+          connection,
+          namespace: this.options.namespace,
+          dataConverter: this.options.dataConverter,
+        }),
       }));
       this.connecting = attempt;
       attempt.catch(() => {

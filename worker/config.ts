@@ -87,6 +87,11 @@ export interface Config {
     host: string;
     port: number;
   };
+  /**
+   * Payload encryption (worker/codec.ts). Null: payloads are stored as plain JSON in Temporal
+   * (development only; set CODEC_KEYS in every deployment).
+   */
+  codec: CodecConfig | null;
   environmentsFile: string;
   environments: EnvironmentConfig[];
   /**
@@ -95,6 +100,17 @@ export interface Config {
    * shorten the waits of an API that runs as its own process with this.
    */
   workflowTiming: Partial<ProvisionTiming> | null;
+}
+
+export interface CodecConfig {
+  /** AES-256 keys by id; every one decrypts (rotation), only `currentKeyId` encrypts. */
+  keys: Map<string, Buffer>;
+  currentKeyId: string;
+  /**
+   * Browser origins whose codec calls are trusted without a token when they come from a
+   * loopback address: the dev stack's own Temporal UI. Loopback origins only (validated).
+   */
+  trustedOrigins: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -313,10 +329,72 @@ export function loadConfig(env: Env = process.env): Config {
       workflowBundlePath: bundlePath(env, 'WORKER_WORKFLOW_BUNDLE'),
     },
     sandbox: { url: sandboxUrl, host: str(env, 'SANDBOX_HOST', '127.0.0.1'), port: sandboxPort },
+    codec: parseCodec(env),
     environmentsFile,
     environments,
     workflowTiming: timing(env, 'WORKFLOW_TIMING'),
   };
+}
+
+const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * CODEC_KEYS: comma-separated `id=base64` pairs, each key 32 bytes (AES-256), e.g.
+ * `2026-11=q0S...=,2026-05=Zt1...=`. CODEC_CURRENT_KEY_ID picks the encrypting key (default:
+ * the first listed). CODEC_TRUSTED_ORIGINS: loopback UI origins trusted without a token.
+ */
+export function parseCodec(env: Env): CodecConfig | null {
+  const raw = env.CODEC_KEYS;
+  const trustedOrigins = list(env, 'CODEC_TRUSTED_ORIGINS', []).map((origin) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new ConfigError('CODEC_TRUSTED_ORIGINS', `holds "${origin}", which is not an origin`);
+    }
+    if (!/^https?:$/.test(parsed.protocol) || parsed.origin !== origin.replace(/\/+$/, '')) {
+      throw new ConfigError('CODEC_TRUSTED_ORIGINS', `holds "${origin}", which is not an http(s) origin`);
+    }
+    // Trust without a token is for a UI on the same machine only; anything else must use tokens.
+    if (!LOOPBACK_HOSTS.has(parsed.hostname)) {
+      throw new ConfigError('CODEC_TRUSTED_ORIGINS', `may hold loopback origins only, got "${origin}"`);
+    }
+    return parsed.origin;
+  });
+  if (raw === undefined || raw === '') {
+    if (env.CODEC_CURRENT_KEY_ID) throw new ConfigError('CODEC_CURRENT_KEY_ID', 'is set but CODEC_KEYS is not');
+    if (trustedOrigins.length) throw new ConfigError('CODEC_TRUSTED_ORIGINS', 'is set but CODEC_KEYS is not');
+    return null;
+  }
+  const keys = new Map<string, Buffer>();
+  for (const entry of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const id = eq > 0 ? entry.slice(0, eq) : '';
+    const b64 = entry.slice(eq + 1);
+    // Never echo key material in an error: name the entry by its id (or position) only.
+    if (!KEY_ID.test(id)) {
+      throw new ConfigError(
+        'CODEC_KEYS',
+        `entry ${keys.size + 1} must be "<id>=<base64 key>" with an id of letters, digits, ".", "_" or "-"`,
+      );
+    }
+    if (keys.has(id)) throw new ConfigError('CODEC_KEYS', `repeats the key id "${id}"`);
+    const key = /^[A-Za-z0-9+/_-]+={0,2}$/.test(b64) ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
+    if (key.length !== 32) {
+      throw new ConfigError('CODEC_KEYS', `key "${id}" must be 32 bytes in base64 (openssl rand -base64 32)`);
+    }
+    keys.set(id, key);
+  }
+  if (keys.size === 0) throw new ConfigError('CODEC_KEYS', 'holds no key');
+  const currentKeyId = str(env, 'CODEC_CURRENT_KEY_ID', [...keys.keys()][0]!);
+  if (!keys.has(currentKeyId)) {
+    throw new ConfigError('CODEC_CURRENT_KEY_ID', `names "${currentKeyId}", which is not in CODEC_KEYS`);
+  }
+  return { keys, currentKeyId, trustedOrigins };
 }
 
 const TIMING_KEYS: (keyof ProvisionTiming)[] = [

@@ -3,6 +3,7 @@
 import { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { createDataConverter } from './codec';
 import type { Config } from './config';
 
 export interface CreateWorkerOptions {
@@ -15,8 +16,11 @@ export interface CreateWorkerOptions {
 
 export async function createWorker(config: Config, options: CreateWorkerOptions): Promise<Worker> {
   // The entity activities talk to Temporal through the worker's own native connection.
-  const client = new Client({ connection: options.connection, namespace: config.temporal.namespace });
+  // One data converter (payload encryption, encoded failure messages) for the worker and its client.
+  const dataConverter = createDataConverter(config);
+  const client = new Client({ connection: options.connection, namespace: config.temporal.namespace, dataConverter });
   return Worker.create({
+    dataConverter,
     connection: options.connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,

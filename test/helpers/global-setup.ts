@@ -7,6 +7,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { freePort } from '../../scripts/ports';
 import { startDevServer, type DevServer } from '../../scripts/temporal-server';
+import { FAILURE_CONVERTER_PATH } from '../../worker/codec';
 
 declare global {
   var __NIU_DEV_SERVER__: DevServer | undefined;
@@ -24,6 +25,8 @@ export default async function globalSetup(): Promise<void> {
 
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
+    // The same failure converter as the worker's (worker/codec.ts): failure messages go into payloads.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: new DefaultLogger('WARN'),
   });
   const bundlePath = path.join(dir, 'workflow-bundle.js');

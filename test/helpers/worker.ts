@@ -6,6 +6,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../worker/config';
 import { createWorker } from '../../worker/worker';
+import { createDataConverter } from '../../worker/codec';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { ProvisionInput, StatusDocument, StepName } from '../../workflows/types';
 import { workflowIdFor, WORKFLOW_TYPE } from '../../workflows/types';
@@ -57,7 +58,11 @@ export async function startTestWorker(options: {
   const connection = await NativeConnection.connect({ address });
   const worker = await createWorker(config, { connection, workflowBundle: { codePath: bundle } });
   const running = worker.run();
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: createDataConverter(config),
+  });
   let stopped = false;
   return {
     config,
