@@ -117,7 +117,8 @@ async function main(): Promise<void> {
     uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
     dbFile: path.join(config.dataDir, 'temporal.db'),
     namespace: config.temporal.namespace,
-    onLog: (line) => print('temporal', line),
+    // The dev server's own shutdown chatter (its internal pollers losing the frontend) is noise.
+    onLog: (line) => stopping || print('temporal', line),
   });
   temporal.process.once('exit', (code) => {
     if (!stopping) {

@@ -1,0 +1,107 @@
+// The stack behind `npm start` (scripts/dev.ts), on free ports and a fresh data folder: it comes
+// up with the Temporal UI, the CLI's `workflow list` answers against its dev server, the API is
+// ready, and SIGINT (Ctrl-C) stops every process it started, leaving none behind.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../scripts/ports';
+import { TEMPORAL_CLI } from '../../scripts/temporal-server';
+
+const root = path.resolve(__dirname, '../..');
+
+/** Every process whose parent chain leads to `pid` (read from /proc). */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(Number(entry), ppid);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const found: number[] = [];
+  const walk = (p: number) => {
+    for (const [child, parent] of parents) {
+      if (parent !== p) continue;
+      found.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/** The command line of a live (not zombie) process, or null once it is gone. */
+function running(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return null;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return null;
+  }
+}
+
+test('the dev stack comes up wired together and Ctrl-C leaves no process behind', async () => {
+  const [temporalPort, uiPort, apiPort, sandboxPort, metricsPort] = await Promise.all(
+    Array.from({ length: 5 }, () => freePort()),
+  );
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'niu-devstack-'));
+  const stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      TEMPORAL_UI_PORT: String(uiPort),
+      API_PORT: String(apiPort),
+      SANDBOX_PORT: String(sandboxPort),
+      WORKER_METRICS_PORT: String(metricsPort),
+      WORKER_WORKFLOW_BUNDLE: process.env.NIU_TEST_WORKFLOW_BUNDLE,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  stack.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  stack.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => stack.once('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 120_000;
+    while (!/\[stack\]\s+ready:/.test(output)) {
+      if (Date.now() > deadline || stack.exitCode !== null) throw new Error(`stack not ready:\n${output}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    // The pieces the README points at.
+    expect(output).toContain(`Temporal UI    http://127.0.0.1:${uiPort}`);
+    expect((await fetch(`http://127.0.0.1:${uiPort}/`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${apiPort}/readyz`)).status).toBe(200);
+    const list = execFileSync(
+      TEMPORAL_CLI,
+      ['workflow', 'list', '--address', `127.0.0.1:${temporalPort}`, '-o', 'json'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(Array.isArray(JSON.parse(list || '[]'))).toBe(true);
+    // Temporal's SQLite file is in the data folder, so workflows survive a restart.
+    expect(readdirSync(dataDir)).toEqual(expect.arrayContaining(['temporal.db', 'sandbox']));
+
+    const children = descendants(stack.pid!);
+    // temporal, sandbox, worker and api (each a process group of its own) at least.
+    expect(children.length).toBeGreaterThanOrEqual(4);
+    stack.kill('SIGINT');
+    expect(await exited).toBe(0);
+    // Helpers such as esbuild's service process end when their parent's pipe closes: allow a moment.
+    const until = Date.now() + 5_000;
+    while (children.some((pid) => running(pid)) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(children.map(running).filter(Boolean)).toEqual([]);
+    expect(output).toMatch(/\[stack\]\s+stopped/);
+  } finally {
+    if (stack.exitCode === null) stack.kill('SIGKILL');
+    for (const pid of descendants(stack.pid!)) process.kill(pid, 'SIGKILL');
+  }
+}, 180_000);
