@@ -5,6 +5,7 @@ import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/w
 import { createActivities } from '../activities';
 import { createDataConverter } from './codec';
 import type { Config } from './config';
+import { ActivityLogInterceptor } from './interceptors';
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -30,6 +31,7 @@ export async function createWorker(config: Config, options: CreateWorkerOptions)
     activities: createActivities(config, { client }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     shutdownGraceTime: config.worker.shutdownGraceMs,
+    interceptors: { activity: [(ctx) => ({ inbound: new ActivityLogInterceptor(ctx) })] },
     ...options.overrides,
   });
 }

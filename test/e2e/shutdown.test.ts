@@ -58,6 +58,17 @@ test('SIGTERM mid-activity: the worker drains, exits 0, and the request complete
       (r) => r.path === '/v1.0/users',
     );
     expect(creates.map((r) => r.status)).toEqual([201]);
+    // Worker logs: one JSON line per activity attempt, each naming its workflow and activity.
+    const activityLines = [...first.jsonLines(), ...second.jsonLines()].filter((l) => l.msg === 'activity completed');
+    expect(activityLines.length).toBeGreaterThanOrEqual(8);
+    for (const line of activityLines) {
+      expect(line).toEqual(
+        expect.objectContaining({ workflowId: expect.any(String), activityType: expect.any(String) }),
+      );
+    }
+    expect(activityLines.filter((l) => l.workflowId === handle.workflowId).map((l) => l.activityType)).toEqual(
+      expect.arrayContaining(['createEntraUser', 'assignLicense', 'setAccessMode', 'removeLicense']),
+    );
     const state = await control.state();
     const accounts = state.users.filter((u) => u.userPrincipalName.toLowerCase() === upn);
     expect(accounts.map((u) => u.id)).toEqual([result.entraObjectId]);
