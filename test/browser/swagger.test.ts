@@ -1,22 +1,12 @@
 // Issue 5: the Swagger UI at /docs loads in headless Chromium and lists every operation of the
 // OpenAPI document. Only the API runs (no Temporal needed to render the docs).
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/browser';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
 import { loadConfig } from '../../worker/config';
 import { freePort } from '../../scripts/ports';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 let app: FastifyInstance;
 let browser: Browser;
@@ -32,7 +22,7 @@ beforeAll(async () => {
   app = await buildApp({ config });
   await app.listen({ host: config.api.host, port: config.api.port });
   baseUrl = config.api.publicUrl;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

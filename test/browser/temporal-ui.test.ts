@@ -4,7 +4,8 @@
 // query's result. Screenshots are kept under test-results/ as artifacts.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser';
 import type { WorkflowHandle } from '@temporalio/client';
 import { startTestSandbox, type Sandbox } from '../helpers/sandbox';
 import {
@@ -18,17 +19,6 @@ import {
 } from '../helpers/worker';
 
 const artifacts = path.resolve(__dirname, '../../test-results');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
 let sandbox: Sandbox;
 let tw: TestWorker;
 let browser: Browser;
@@ -56,10 +46,7 @@ beforeAll(async () => {
     }),
   );
   await waitForStatus(handle, (doc) => doc.currentStep === 'await-dataverse-user');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
