@@ -173,31 +173,13 @@ export async function failureTypeOf(handle: WorkflowHandle): Promise<string | nu
   }
 }
 
-// ---- the sandbox's control API (ARCHITECTURE.md section 6) ----
+// ---- the sandbox's control API (ARCHITECTURE.md section 6): one typed client, in ./sandbox ----
 
-export function sandboxControl(url: string) {
-  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    const res = await fetch(`${url}/_sandbox/${path}`, {
-      method,
-      headers: body !== undefined ? { 'content-type': 'application/json' } : {},
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`sandbox ${method} ${path}: ${res.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  };
-  return {
-    state: () => call('GET', 'state') as Promise<Record<string, unknown>>,
-    reset: () => call('POST', 'reset'),
-    config: (patch: Record<string, unknown>) => call('PATCH', 'config', patch),
-    faults: (list: Record<string, unknown>[]) => call('PUT', 'faults', list),
-    clearFaults: () => call('DELETE', 'faults'),
-    requests: () => call('GET', 'requests') as Promise<unknown>,
-  };
-}
+export { sandboxControl } from './sandbox';
+import type { SandboxStateDoc } from './sandbox';
 
 /** Reads the sandbox's state document (GET /_sandbox/state, sandbox/control.ts stateView). */
-export function sandboxView(state: Record<string, unknown>) {
+export function sandboxView(state: SandboxStateDoc) {
   type User = GraphUser & { id: string; userPrincipalName: string };
   const data = state as unknown as {
     users: User[];

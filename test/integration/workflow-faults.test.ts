@@ -3,6 +3,7 @@
 // with exactly the one account it created, and the retries must wait what Retry-After says.
 import path from 'node:path';
 import { startSandbox } from '../../sandbox/server';
+import type { Fault } from '../helpers/sandbox';
 import { loadConfig } from '../../worker/config';
 import {
   provisionInput,
@@ -31,21 +32,11 @@ afterAll(async () => {
   await sandbox?.close();
 });
 
-interface LogEntry {
-  seq: number;
-  at: string;
-  service: string;
-  method: string;
-  path: string;
-  status: number;
-  fault: { index: number; status: number | null; after: boolean } | null;
-}
-
 test('7. throttling, outages and a lost create response: every request succeeds with its one account', async () => {
   await control.reset();
   await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
   const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU);
-  const faults = [
+  const faults: Fault[] = [
     // First, so it wins: the first create is carried out, then its answer is "lost".
     { service: 'graph', method: 'POST', path: '^/v1\\.0/users$', status: 503, after: true, count: 1 },
     // 0.2 + 0.8 × 0.125 = 30 % of the calls of each service.
@@ -79,7 +70,7 @@ test('7. throttling, outages and a lost create response: every request succeeds 
   expect(deleted.filter((d) => upns.includes(d.userPrincipalName))).toEqual([]);
   expect(state.seatsUsed(SKU)).toBe(seatsBefore);
 
-  const { requests } = (await control.requests()) as { requests: LogEntry[] };
+  const requests = await control.requests();
   // The lost response happened, and the request still converged on that account.
   const lost = requests.filter((r) => r.fault?.after);
   expect(lost).toHaveLength(1);
