@@ -32,8 +32,8 @@ export interface ChildRun {
 }
 
 /** Starts `node --import tsx <entry>` (the Node that runs this process: 24 under npm/test.sh). */
-export function spawnEntry(entry: string, env: Record<string, string | undefined>): ChildRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+export function spawnEntry(entry: string, env: Record<string, string | undefined>, args: string[] = []): ChildRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -115,6 +115,8 @@ export interface WorkerProcessOptions {
   taskQueue: string;
   /** Default: the jest run's dev server (TEMPORAL_ADDRESS). */
   temporalAddress?: string;
+  /** Entry point (default worker/main.ts; the benchmark's worker adds a baseline workflow). */
+  entry?: string;
   /** LOG_LEVEL of the worker (default INFO, so "worker started" is printed). */
   logLevel?: string;
   env?: Record<string, string>;
@@ -131,7 +133,7 @@ export interface WorkerProcess extends ChildRun {
 export async function spawnWorker(options: WorkerProcessOptions): Promise<WorkerProcess> {
   const metricsPort = await freePort();
   const logLevel = (options.logLevel ?? 'INFO').toUpperCase();
-  const run = spawnEntry('worker/main.ts', {
+  const run = spawnEntry(options.entry ?? 'worker/main.ts', {
     SANDBOX_URL: options.sandboxUrl,
     TEMPORAL_ADDRESS: options.temporalAddress ?? process.env.TEMPORAL_ADDRESS,
     TEMPORAL_TASK_QUEUE: options.taskQueue,
