@@ -15,7 +15,7 @@ import { authenticate, TokenVerifier, type AuthOptions } from './auth';
 import { registerErrorHandling } from './errors';
 import { loggerOptions } from './logging';
 import { registerMetrics } from './metrics';
-import { HttpProblem } from './problem';
+import { buildProblem, HttpProblem, sendProblem } from './problem';
 import { healthRoutes } from './routes/health';
 import { codecRoutes } from './routes/codec';
 import { environmentRoutes } from './routes/environments';
@@ -74,7 +74,25 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       // and report every problem at once.
       customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
     },
-    routerOptions: { ignoreTrailingSlash: true },
+    // Ids are up to 300 characters (schemas.ts IdParams), more once percent-encoded; the router's
+    // default (100) turned long but valid ids into 414s. Longer ones are still refused there.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    // The router's own refusals (malformed percent-encoding, over-long parameter) answer in
+    // problem+json like every other error, and never echo the URL back.
+    frameworkErrors: (error, request, reply) => {
+      const status = (error as { statusCode?: number }).statusCode === 414 ? 414 : 400;
+      return sendProblem(
+        reply,
+        buildProblem(
+          request,
+          status,
+          status === 414 ? 'uri-too-long' : 'invalid-request',
+          status === 414
+            ? 'A path parameter is too long.'
+            : 'The request URL is not valid (malformed percent-encoding).',
+        ),
+      );
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onRequest', async (request, reply) => {

@@ -34,6 +34,7 @@ const TITLES: Record<number, [slug: string, title: string]> = {
   405: ['method-not-allowed', 'Method not allowed'],
   409: ['conflict', 'Conflict'],
   413: ['payload-too-large', 'Request body too large'],
+  414: ['uri-too-long', 'URI too long'],
   415: ['unsupported-media-type', 'Unsupported media type'],
   422: ['unprocessable', 'The request cannot be processed'],
   429: ['rate-limited', 'Too many requests'],
