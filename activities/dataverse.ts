@@ -25,7 +25,8 @@ interface SystemUserRow {
   _businessunitid_value?: string | null;
 }
 
-/** OData string literal: single quotes doubled. */
+// An OData string literal: quotes doubled. The whole $filter value is then percent-encoded where
+// it goes into a URL, so `&`, `#`, `%` and `+` in a name stay inside the literal.
 const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -109,7 +110,7 @@ export function dataverseActivities(config: Config, tokens: TokenSource) {
         const { body } = await requestJson<{ value: { businessunitid: string }[] }>({
           service: 'dataverse',
           method: 'GET',
-          url: `${base}/businessunits?$select=businessunitid&$filter=name eq ${lit(input.businessUnit)}`,
+          url: `${base}/businessunits?$select=businessunitid&$filter=${encodeURIComponent(`name eq ${lit(input.businessUnit)}`)}`,
           token,
         });
         const bu = body.value[0];
@@ -139,7 +140,7 @@ export function dataverseActivities(config: Config, tokens: TokenSource) {
         const { body } = await requestJson<{ value: { roleid: string }[] }>({
           service: 'dataverse',
           method: 'GET',
-          url: `${base}/roles?$select=roleid&$filter=${filter}`,
+          url: `${base}/roles?$select=roleid&$filter=${encodeURIComponent(filter)}`,
           token,
         });
         const role = body.value[0];
