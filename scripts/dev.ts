@@ -3,6 +3,8 @@
 // configuration and with prefixed logs. Ctrl-C (or SIGTERM) stops every child: each runs in its
 // own process group, which is signalled as a whole, so no grandchild is left behind.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureCertificates } from '../sandbox/ca';
 import { loadConfigOrExit } from '../worker/config';
@@ -85,6 +87,21 @@ async function shutdown(code: number): Promise<void> {
   process.exit(code);
 }
 
+/**
+ * The dev stack's payload key: made once and kept in DATA_DIR (mode 600, git-ignored), so the
+ * workflows in .data/temporal.db stay readable across restarts. Deployments set CODEC_KEYS.
+ */
+function devCodecKeys(dataDir: string): string {
+  const file = path.join(dataDir, 'codec-keys');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, `dev-${new Date().toISOString().slice(0, 10)}=${randomBytes(32).toString('base64')}\n`, {
+      mode: 0o600,
+    });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
 async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
@@ -101,6 +118,14 @@ async function main(): Promise<void> {
     KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION:
       process.env.KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION ?? 'true',
   };
+  // Payload encryption on, with the UI decoding through the API's codec endpoint. The UI has no
+  // sign-in here, so the API trusts codec calls from the UI's own loopback origin (and from a
+  // loopback address) without a token; that is all it trusts: /v1 still needs tokens.
+  const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
+  const uiOrigins = [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`];
+  env.CODEC_KEYS = process.env.CODEC_KEYS || devCodecKeys(config.dataDir);
+  env.CODEC_TRUSTED_ORIGINS = process.env.CODEC_TRUSTED_ORIGINS ?? uiOrigins.join(',');
+  env.API_CORS_ORIGINS = process.env.API_CORS_ORIGINS ?? uiOrigins.join(',');
 
   const [host, port] = config.temporal.address.split(':');
   if (host !== '127.0.0.1' && host !== 'localhost') {
@@ -114,8 +139,9 @@ async function main(): Promise<void> {
   );
   temporal = await startDevServer({
     port: Number(port),
-    uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+    uiPort,
     dbFile: path.join(config.dataDir, 'temporal.db'),
+    extraArgs: ['--ui-codec-endpoint', `${config.api.publicUrl}/codec`],
     namespace: config.temporal.namespace,
     // The dev server's own shutdown chatter (its internal pollers losing the frontend) is noise.
     onLog: (line) => stopping || print('temporal', line),
@@ -139,7 +165,7 @@ async function main(): Promise<void> {
     [
       'ready:',
       `  API            ${api}/v1   (OpenAPI ${api}/openapi.json, docs ${api}/docs)`,
-      `  Temporal UI    ${temporal.uiUrl}`,
+      `  Temporal UI    ${temporal.uiUrl}   (payloads encrypted, decoded through ${api}/codec; key in ${path.join(config.dataDir, 'codec-keys')})`,
       `  Temporal gRPC  ${temporal.address}   (.tools/bin/temporal workflow list --address ${temporal.address})`,
       `  Sandbox        ${config.sandbox.url}   (state: ${config.sandbox.url}/_sandbox/state, CA: ${caFile})`,
       '  Token          curl -s --cacert ' +
