@@ -45,9 +45,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
   await app.listen({ host: config.api.host, port: config.api.port });
   app.log.info(
-    { url: config.api.publicUrl, docs: `${config.api.publicUrl}/docs`, temporal: config.temporal.address },
+    {
+      url: config.api.publicUrl,
+      docs: `${config.api.publicUrl}/docs`,
+      temporal: config.temporal.address,
+      codec: config.codec ? `${config.api.publicUrl}/codec` : 'off',
+    },
     'API listening',
   );
+  if (!config.codec) app.log.warn('CODEC_KEYS is not set: requests are stored in clear in Temporal');
 }
 
 main().catch((err: unknown) => {

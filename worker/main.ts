@@ -51,7 +51,9 @@ async function main(): Promise<void> {
     temporal: config.temporal.address,
     metrics: `:${config.worker.metricsPort}/metrics`,
     environments: config.environments.map((e) => e.name),
+    payloadEncryption: config.codec ? `on (key ${config.codec.currentKeyId})` : 'off',
   });
+  if (!config.codec) logger.warn('CODEC_KEYS is not set: workflow data is stored in clear in Temporal');
   try {
     await worker.run();
   } finally {
