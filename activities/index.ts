@@ -9,6 +9,7 @@ import { dataverseActivities } from './dataverse';
 import { powerPlatformActivities } from './powerplatform';
 import { createPasswordStore } from './keyvault';
 import { entityActivities } from './entities';
+import { awaitSyncActivities } from './await-sync';
 
 export interface ActivityDeps {
   /** Temporal client for the entity activities; connected lazily from config.temporal when absent. */
@@ -26,10 +27,13 @@ export function createActivities(config: Config, deps: ActivityDeps = {}) {
     );
     return client;
   };
+  const dataverse = dataverseActivities(config, tokens);
+  const powerPlatform = powerPlatformActivities(config, tokens);
   return {
     ...graphActivities(config, graph, createPasswordStore(config, tokens.credential)),
-    ...dataverseActivities(config, tokens),
-    ...powerPlatformActivities(config, tokens),
+    ...dataverse,
+    ...powerPlatform,
+    ...awaitSyncActivities({ addUser: powerPlatform.addUser, findSystemUser: dataverse.findSystemUser }),
     ...entityActivities(config, getClient),
   };
 }

@@ -46,25 +46,60 @@ export async function environmentCapacity(state: CapacityState): Promise<void> {
   const holders = new Map<string, string>(Object.entries(state.holders ?? {}));
   const mutex = new WorkflowMutex();
 
-  setHandler(reserveUpdate, (req) =>
-    mutex.run(async (): Promise<CapacityDecision> => {
-      const othersThan = (id: string): number => [...holders.keys()].filter((h) => h !== id).length;
+  // Reservations are decided in batches: every `reserve` that arrived while the previous decision
+  // ran is answered from ONE read of the live figures, in arrival order, each grant counted as
+  // reserved for the next. Deciding them one by one cost a workflow task and an activity round
+  // trip each (about 2 s apiece on a busy 2-core machine: the 30th of 30 simultaneous requests
+  // waited a minute); a batch costs one. The check stays as strict: used (as read) + holders
+  // (including this batch's grants) < limit.
+  type Pending = {
+    req: { requestId: string; userPrincipalName: string };
+    resolve(d: CapacityDecision): void;
+    reject(err: unknown): void;
+  };
+  const queue: Pending[] = [];
+  const decideBatch = async (): Promise<void> => {
+    const batch = queue.splice(0);
+    const othersThan = (id: string): number => [...holders.keys()].filter((h) => h !== id).length;
+    let answered = 0;
+    try {
       let live = await readEnvironmentCapacity({ environment: state.environment });
-      if (holders.has(req.requestId)) return { granted: true, ...live, reserved: othersThan(req.requestId) };
-      if (live.used + othersThan(req.requestId) >= live.limit && holders.size > 0) {
-        // Before refusing: a holder terminated from outside never released its slot.
-        const gone = await closedRuns({ runs: [...holders.keys()].map((workflowId) => ({ workflowId })) });
-        if (gone.length > 0) {
-          for (const id of gone) holders.delete(id);
-          // Read again: the count may have moved while we looked (a holder's last PATCH).
-          live = await readEnvironmentCapacity({ environment: state.environment });
+      let lookedForGone = false;
+      for (const { req, resolve } of batch) {
+        if (holders.has(req.requestId)) {
+          resolve({ granted: true, ...live, reserved: othersThan(req.requestId) });
+          answered++;
+          continue;
         }
+        if (live.used + othersThan(req.requestId) >= live.limit && holders.size > 0 && !lookedForGone) {
+          lookedForGone = true;
+          // Before refusing: a holder terminated from outside never released its slot.
+          const gone = await closedRuns({ runs: [...holders.keys()].map((workflowId) => ({ workflowId })) });
+          if (gone.length > 0) {
+            for (const id of gone) holders.delete(id);
+            // Read again: the count may have moved while we looked (a holder's last PATCH).
+            live = await readEnvironmentCapacity({ environment: state.environment });
+          }
+        }
+        const reserved = othersThan(req.requestId);
+        const granted = live.used + reserved < live.limit;
+        if (granted) holders.set(req.requestId, req.userPrincipalName);
+        resolve({ granted, ...live, reserved });
+        answered++;
       }
-      const reserved = othersThan(req.requestId);
-      const granted = live.used + reserved < live.limit;
-      if (granted) holders.set(req.requestId, req.userPrincipalName);
-      return { granted, ...live, reserved };
-    }),
+    } catch (err) {
+      // An activity failed for good: the rest of the batch fails (their reserveCapacity activities retry).
+      for (const p of batch.slice(answered)) p.reject(err);
+    }
+  };
+  setHandler(
+    reserveUpdate,
+    (req) =>
+      new Promise<CapacityDecision>((resolve, reject) => {
+        queue.push({ req, resolve, reject });
+        // The first of a batch books a turn behind the mutex; later arrivals ride along with it.
+        if (queue.length === 1) void mutex.run(decideBatch);
+      }),
   );
   // Releases queue behind a decision in flight. A holder releases right after its access mode
   // became 4; dropping it while a decision holds a count read before that PATCH would count the

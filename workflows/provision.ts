@@ -15,12 +15,15 @@ import {
   upsertSearchAttributes,
   workflowInfo,
   ActivityFailure,
+  TimeoutFailure,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { SystemUser } from '../activities/dataverse';
+import { SYNC_PENDING, SYNC_TIMEOUT, type SyncPendingDetails } from './sync-wait';
 import { lockGrantedSignal, NiuStep, releaseCapacitySignal, releaseLockSignal, statusQuery } from './definitions';
 import { StatusBuilder } from './status';
-import { backoff, resolveTiming } from './timing';
+import { resolveTiming } from './timing';
 import {
   capacityWorkflowId,
   upnLockWorkflowId,
@@ -81,8 +84,21 @@ function stepActivities(timing: ProvisionTiming) {
     reserveCapacity: one('reserveCapacity', remote('reserve a non-interactive user slot')),
     createEntraUser: one('createEntraUser', remote('create or adopt the Entra ID account')),
     assignLicense: one('assignLicense', remote('assign the Dynamics 365 license')),
-    addUser: one('addUser', remote('force the sync into Dataverse (addUser)')),
-    findSystemUser: one('findSystemUser', remote('look for the Dataverse systemuser')),
+    // The whole wait is one activity retried by Temporal (activities/await-sync.ts explains
+    // why): no attempt cap, the sync timeout as deadline, each attempt picks the next delay.
+    awaitSystemUser: one('awaitSystemUser', {
+      startToCloseTimeout: '30 seconds',
+      // A backstop: the activity itself gives up at syncTimeoutMs (activities/await-sync.ts).
+      scheduleToCloseTimeout: Math.max(1000, timing.syncTimeoutMs) + 120_000,
+      retry: {
+        // Used only for failures without their own delay (5xx, network); looks set nextRetryDelay.
+        initialInterval: '1 second',
+        backoffCoefficient: 2,
+        maximumInterval: Math.max(1000, timing.retryMaxIntervalMs),
+        nonRetryableErrorTypes: NON_RETRYABLE,
+      },
+      summary: 'wait for the Dataverse systemuser (force the sync, look again with back-off)',
+    }),
     setAccessMode: one('setAccessMode', remote('set access mode to non-interactive')),
     assignSecurityRoles: one('assignSecurityRoles', remote('assign security roles')),
     removeLicense: one('removeLicense', remote('remove the Dynamics 365 license')),
@@ -95,6 +111,23 @@ function stepActivities(timing: ProvisionTiming) {
 
 const NON_INTERACTIVE = 4;
 const READ_WRITE = 0;
+
+/** Looks made, from the `sync-timeout` (or last `sync-pending`) in a failure's cause chain. */
+function looksOf(err: unknown): number | null {
+  for (let e: unknown = err; e instanceof Error; e = (e as Error & { cause?: unknown }).cause) {
+    if (e instanceof ApplicationFailure && (e.type === SYNC_TIMEOUT || e.type === SYNC_PENDING)) {
+      const details = e.details?.[0] as SyncPendingDetails | undefined;
+      if (details?.attempt) return details.attempt;
+      const look = /\(look (\d+);/.exec(e.message); // the message names it too
+      return look ? Number(look[1]) : null;
+    }
+  }
+  return null;
+}
+
+function timedOut(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure;
+}
 
 /** The `{type, message}` of whatever ended the request. */
 function describe(err: unknown): { type: string; message: string } {
@@ -112,8 +145,7 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     reserveCapacity,
     createEntraUser,
     assignLicense,
-    addUser,
-    findSystemUser,
+    awaitSystemUser,
     setAccessMode,
     assignSecurityRoles,
     removeLicense,
@@ -239,40 +271,43 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
       lic.assigned ? `${input.licenseSku} assigned` : `${input.licenseSku} already held`,
     );
 
-    // 3. await-dataverse-user: force the sync while addUser says "not licensed yet", poll with
-    // durable timers and capped back-off, give up after syncTimeoutMs.
+    // 3. await-dataverse-user: force the sync while addUser says "not licensed yet", look for
+    // the systemuser with capped back-off, give up after syncTimeoutMs. One activity that
+    // Temporal retries (activities/await-sync.ts): a constant handful of history events for the
+    // whole wait and no activity slot held between looks, however many requests wait.
     begin('await-dataverse-user');
-    const started = Date.now();
-    const deadline = started + timing.syncTimeoutMs;
-    const forceUntil = started + timing.forceSyncWindowMs;
-    let added = false;
-    let lastForce = Number.NEGATIVE_INFINITY;
-    let polls = 0;
-    let found: Awaited<ReturnType<Activities['findSystemUser']>> = null;
-    for (;;) {
-      const now = Date.now();
-      if (!added && now < forceUntil && now - lastForce >= timing.forceSyncIntervalMs) {
-        lastForce = now;
-        added = (await addUser({ environment: env, entraObjectId })) === 'added';
-      }
-      found = await findSystemUser({ environment: env, entraObjectId });
-      if (found) break;
-      if (Date.now() >= deadline) {
+    const waitDetail =
+      `waiting for the systemuser: forcing the sync for up to ${Math.round(timing.forceSyncWindowMs / 1000)} s, ` +
+      `looking again with back-off up to every ${Math.round(timing.syncPollMaxMs / 1000)} s, for at most ${Math.round(timing.syncTimeoutMs / 1000)} s`;
+    status.waiting('await-dataverse-user', waitDetail);
+    setCurrentDetails(`**await-dataverse-user**: ${waitDetail}`);
+    let found: SystemUser;
+    try {
+      const synced = await awaitSystemUser({
+        environment: env,
+        entraObjectId,
+        syncTimeoutMs: timing.syncTimeoutMs,
+        forceSyncWindowMs: timing.forceSyncWindowMs,
+        forceSyncIntervalMs: timing.forceSyncIntervalMs,
+        syncPollInitialMs: timing.syncPollInitialMs,
+        syncPollMaxMs: timing.syncPollMaxMs,
+      });
+      found = synced.systemUser;
+      status.attemptsAre('await-dataverse-user', synced.attempts);
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const looks = looksOf(err);
+      if (looks) status.attemptsAre('await-dataverse-user', looks);
+      // Out of time: the activity's own sync-timeout at the deadline or, as a backstop, the
+      // schedule-to-close timeout (or the server declining a retry past it).
+      if (looks !== null || timedOut(err)) {
         throw ApplicationFailure.create({
           type: 'sync-timeout',
           message: `the user did not appear in ${env} within ${Math.round(timing.syncTimeoutMs / 1000)} s`,
           nonRetryable: true,
         });
       }
-      let wait = backoff(polls++, timing.syncPollInitialMs, timing.syncPollMaxMs);
-      if (!added && Date.now() < forceUntil) wait = Math.min(wait, timing.forceSyncIntervalMs);
-      wait = Math.max(1, Math.min(wait, deadline - Date.now()));
-      const detail = `${added ? 'sync requested' : 'license not propagated yet'}; next look in ${Math.round(wait / 1000)} s`;
-      status.waiting('await-dataverse-user', detail);
-      setCurrentDetails(`**await-dataverse-user**: ${detail}`);
-      await sleep(wait);
-      status.attempt('await-dataverse-user');
-      status.running('await-dataverse-user');
+      throw err;
     }
     systemUserId = found.systemUserId;
     status.complete('await-dataverse-user', `systemuser ${systemUserId}`);

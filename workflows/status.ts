@@ -65,6 +65,13 @@ export class StatusBuilder {
     this.touch();
   }
 
+  /** The attempt count reported by an activity that Temporal retried (await-dataverse-user). */
+  attemptsAre(name: StepName, attempts: number): void {
+    const s = this.step(name);
+    s.attempts = Math.max(s.attempts, attempts);
+    this.touch();
+  }
+
   waiting(name: StepName, detail: string): void {
     const s = this.step(name);
     s.status = 'waiting';

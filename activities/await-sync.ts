@@ -1,0 +1,84 @@
+// `awaitSystemUser`: the whole await-dataverse-user wait as ONE activity whose attempts Temporal
+// retries on its own schedule, instead of a workflow loop of timer + activities per look.
+//
+// Why: each look of a workflow-driven loop costs about 11 history events (timer started/fired,
+// activity scheduled/started/completed, two workflow tasks of three events), so a request that
+// waits hours for the sync writes hundreds of events per hour, and with 10 s addUser retries in
+// the first nine minutes over a thousand. Retries of an activity are not written to history at
+// all: the server keeps the retry timer, and only the last attempt's start and its outcome are
+// recorded. So the wait costs six events in total however long it lasts (scheduled, started,
+// completed or failed, plus one workflow task), and no activity slot is held between looks:
+// an attempt takes the few milliseconds of two HTTP calls, then the slot is free.
+//
+// Each attempt decides when the next one runs (nextRetryDelay): every forceSyncIntervalMs while
+// addUser still answers "not licensed" inside the force-sync window (Microsoft's own Terraform
+// provider: every 10 s for up to 9 minutes), then capped exponential back-off from the attempt
+// number. At the deadline (syncTimeoutMs after the first look) it fails for good with
+// `sync-timeout`; the schedule-to-close timeout the workflow sets is a little longer, a backstop.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { backoff } from '../workflows/timing';
+import { SYNC_PENDING, SYNC_TIMEOUT, type SyncPendingDetails } from '../workflows/sync-wait';
+import type { SystemUser } from './dataverse';
+import type { AddUserOutcome } from './powerplatform';
+
+export interface AwaitSystemUserInput {
+  environment: string;
+  entraObjectId: string;
+  /** Give up (non-retryable `sync-timeout`) this long after the first look. */
+  syncTimeoutMs: number;
+  forceSyncWindowMs: number;
+  forceSyncIntervalMs: number;
+  syncPollInitialMs: number;
+  syncPollMaxMs: number;
+}
+
+export interface AwaitSystemUserResult {
+  systemUser: SystemUser;
+  /** Looks it took (the activity's attempt number). */
+  attempts: number;
+}
+
+export function awaitSyncActivities(deps: {
+  addUser(input: { environment: string; entraObjectId: string }): Promise<AddUserOutcome>;
+  findSystemUser(input: { environment: string; entraObjectId: string }): Promise<SystemUser | null>;
+}) {
+  return {
+    async awaitSystemUser(input: AwaitSystemUserInput): Promise<AwaitSystemUserResult> {
+      const { attempt, scheduledTimestampMs } = Context.current().info;
+      // scheduledTimestampMs is the first attempt's schedule time: the wait's start.
+      const forcing = Date.now() - scheduledTimestampMs < input.forceSyncWindowMs;
+      const target = { environment: input.environment, entraObjectId: input.entraObjectId };
+      // addUser is idempotent: once "added", calling it again in the window only re-requests the sync.
+      const added = forcing ? await deps.addUser(target) : 'not-called';
+      const found = await deps.findSystemUser(target);
+      if (found) return { systemUser: found, attempts: attempt };
+      // The activity owns the deadline (the schedule-to-close timeout is only a backstop): its
+      // own failure reaches the workflow intact, with the number of looks.
+      const left = scheduledTimestampMs + input.syncTimeoutMs - Date.now();
+      if (left <= 0) {
+        const details: SyncPendingDetails = { attempt, addUser: added, nextLookMs: 0 };
+        throw ApplicationFailure.create({
+          type: SYNC_TIMEOUT,
+          message:
+            `the user did not appear in ${input.environment} within ${Math.round(input.syncTimeoutMs / 1000)} s ` +
+            `(look ${attempt}; addUser: ${added})`,
+          details: [details],
+          nonRetryable: true,
+        });
+      }
+      const nextLookMs = Math.min(
+        left,
+        added === 'not-licensed'
+          ? input.forceSyncIntervalMs
+          : backoff(attempt - 1, input.syncPollInitialMs, input.syncPollMaxMs),
+      );
+      const details: SyncPendingDetails = { attempt, addUser: added, nextLookMs };
+      throw ApplicationFailure.create({
+        type: SYNC_PENDING,
+        message: `the user is not in ${input.environment} yet (look ${attempt}; addUser: ${added})`,
+        details: [details],
+        nextRetryDelay: Math.max(1, nextLookMs),
+      });
+    },
+  };
+}
