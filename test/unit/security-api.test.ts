@@ -214,6 +214,11 @@ describe('API security (no Temporal)', () => {
       expect(tampered.json().type).toMatch(/codec-error$/);
       expect((await decode({ payloads: [{ data: '***' }] })).statusCode).toBe(400);
       expect((await decode({ payloads: [], extra: 1 })).statusCode).toBe(400);
+      // Found by the fuzzer: a key with a line break escaped a Record's key pattern (was a 500);
+      // booleans must not be coerced into "base64"; non-canonical base64 would lose bytes.
+      expect((await decode({ payloads: [{ metadata: { '\n': false } }] })).statusCode).toBe(400);
+      expect((await decode({ payloads: [{ data: false }] })).statusCode).toBe(400);
+      expect((await decode({ payloads: [{ data: 'A' }] })).statusCode).toBe(400);
     });
   });
 
