@@ -3,6 +3,7 @@
 // activities (bench/noop-workflow.ts) on the same server, worker and task queue.
 import type { Client } from '@temporalio/client';
 import type { ApiProcess } from '../test/helpers/processes';
+import { upnLockWorkflowId } from '../workflows/types';
 import type { BenchSandbox } from './stack';
 import { DOMAIN, pool, round, SKU } from './stats';
 
@@ -16,6 +17,8 @@ export interface OrchestrationResult {
   baselineSeconds: number;
   baselinePerSecond: number;
   ratio: number;
+  /** Profile: history events of one request (its workflow + its account-lock entity) and of one baseline run. */
+  eventsPerRequest: { workflow: number; upnLock: number; baseline: number };
   /** Ids of the provisioned requests (benchmark 2 reads their status). */
   ids: string[];
 }
@@ -105,6 +108,15 @@ export async function orchestration(options: {
   const failed = results.filter((r) => r.status === 'rejected').length;
   if (failed > 0) throw new Error(`${failed} of ${requests} requests failed in the orchestration benchmark`);
 
+  const eventsOf = async (workflowId: string) =>
+    (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
+  const firstUpn = `bench-orch-${stamp}-000@${DOMAIN}`;
+  const eventsPerRequest = {
+    workflow: await eventsOf(ids[0]!),
+    upnLock: await eventsOf(upnLockWorkflowId(firstUpn, taskQueue)).catch(() => 0),
+    baseline: await eventsOf(handles[0]!.workflowId),
+  };
+
   const servicePerSecond = requests / serviceSeconds;
   const baselinePerSecond = requests / baselineSeconds;
   return {
@@ -114,6 +126,7 @@ export async function orchestration(options: {
     baselineSeconds: round(baselineSeconds),
     baselinePerSecond: round(baselinePerSecond),
     ratio: round(servicePerSecond / baselinePerSecond),
+    eventsPerRequest,
     ids,
   };
 }

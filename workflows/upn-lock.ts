@@ -17,7 +17,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
-  proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -31,7 +31,8 @@ export interface UpnLockState {
   queue?: LockHolder[];
 }
 
-const { closedRuns } = proxyActivities<Activities>({
+// A local activity, like the capacity entity's reads (workflows/capacity.ts says why).
+const { closedRuns } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
   summary: 'check that the lock holder still runs',
