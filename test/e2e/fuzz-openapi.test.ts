@@ -27,9 +27,10 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function run(cmd: string, args: string[]): Promise<{ code: number | null; output: string }> {
+function run(cmd: string, args: string[], cwd = os.tmpdir()): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, NO_COLOR: '1', PYTHONIOENCODING: 'utf-8' } });
+    // Run outside the checkout: schemathesis keeps a .schemathesis/ cache in its working folder.
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, NO_COLOR: '1', PYTHONIOENCODING: 'utf-8' } });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -49,36 +50,40 @@ test('schemathesis: no 5xx and no answer outside the documented schema', async (
   const reportDir = mkdtempSync(path.join(os.tmpdir(), 'niu-fuzz-'));
   const ndjson = path.join(reportDir, 'events.ndjson');
   const started = Date.now();
-  const result = await run('python3', [
-    '-m',
-    'schemathesis.cli',
-    'run',
-    `${stack.apiUrl}/openapi.json`,
-    '--url',
-    stack.apiUrl,
-    '-H',
-    `Authorization: Bearer ${token}`,
-    '--checks',
-    'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
-    '--max-examples',
-    String(MAX_EXAMPLES),
-    '--max-time',
-    String(MAX_TIME_S),
-    '--phases',
-    'examples,coverage,fuzzing',
-    '--workers',
-    '2',
-    '--request-timeout',
-    '20',
-    '--seed',
-    String(Number(process.env.NIU_FUZZ_SEED ?? Date.now() % 100000)),
-    '--report',
-    'ndjson',
-    '--report-ndjson-path',
-    ndjson,
-    '--output-truncate',
-    'true',
-  ]);
+  const result = await run(
+    'python3',
+    [
+      '-m',
+      'schemathesis.cli',
+      'run',
+      `${stack.apiUrl}/openapi.json`,
+      '--url',
+      stack.apiUrl,
+      '-H',
+      `Authorization: Bearer ${token}`,
+      '--checks',
+      'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
+      '--max-examples',
+      String(MAX_EXAMPLES),
+      '--max-time',
+      String(MAX_TIME_S),
+      '--phases',
+      'examples,coverage,fuzzing',
+      '--workers',
+      '2',
+      '--request-timeout',
+      '20',
+      '--seed',
+      String(Number(process.env.NIU_FUZZ_SEED ?? Date.now() % 100000)),
+      '--report',
+      'ndjson',
+      '--report-ndjson-path',
+      ndjson,
+      '--output-truncate',
+      'true',
+    ],
+    reportDir,
+  );
   // The whole summary goes to the test output: it names every failing operation and a curl line.
   const summary = result.output.split('\n').slice(-80).join('\n');
   const cases = countCases(readFileSync(ndjson, 'utf8'));
