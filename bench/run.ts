@@ -48,6 +48,8 @@ interface Results {
   waiting?: WaitingResult;
   provision?: { service: ServiceProvisionResult; script: ScriptResult; syncDelaySeconds: number };
   targets: { name: string; figure: string; target: string; met: boolean }[];
+  /** Benchmarks that failed (the others still report). */
+  errors: { benchmark: string; error: string }[];
   durationSeconds?: number;
 }
 
@@ -68,6 +70,16 @@ async function main(): Promise<void> {
       loadAverage: os.loadavg().map((l) => round(l, 2)),
     },
     targets: [],
+    errors: [],
+  };
+  // A failing benchmark is reported and the others still run.
+  const guard = async (benchmark: string, fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn();
+    } catch (err) {
+      log(`${benchmark} failed: ${String(err)}`);
+      results.errors.push({ benchmark, error: String(err) });
+    }
   };
   let stack: BenchStack | undefined;
   try {
@@ -123,13 +135,15 @@ async function main(): Promise<void> {
     log(`3. waiting at scale: ${parked} parked requests`);
     const parkQueue = 'bench-park';
     const parkWorker = await stack.worker({ sandbox: sandboxA, taskQueue: parkQueue });
-    results.waiting = await waiting({
-      client,
-      sandbox: sandboxA,
-      worker: parkWorker,
-      taskQueue: parkQueue,
-      requests: parked,
-      log,
+    await guard('3. waiting at scale', async () => {
+      results.waiting = await waiting({
+        client,
+        sandbox: sandboxA,
+        worker: parkWorker,
+        taskQueue: parkQueue,
+        requests: parked,
+        log,
+      });
     });
     await parkWorker.kill('SIGKILL'); // its parked requests stay parked; nothing else to do for them
 
@@ -142,9 +156,11 @@ async function main(): Promise<void> {
       taskQueue: provQueue,
       workflowTiming: { ...PROVISION_TIMING, syncTimeoutMs: 600_000 },
     });
-    const service = await provisionThroughService({ client, api: provApi, sandbox: sandboxB, users });
-    log('4. waiting for the script baseline to finish');
-    results.provision = { service, script: await script, syncDelaySeconds: SYNC_DELAY_MS / 1000 };
+    await guard('4. time to provision', async () => {
+      const service = await provisionThroughService({ client, api: provApi, sandbox: sandboxB, users });
+      log('4. waiting for the script baseline to finish');
+      results.provision = { service, script: await script, syncDelaySeconds: SYNC_DELAY_MS / 1000 };
+    });
   } finally {
     await stack?.stop();
   }
@@ -234,6 +250,7 @@ function table(r: Results): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [
+    ...r.errors.map((e) => `FAILED ${e.benchmark}: ${e.error}`),
     `noninteractive-users benchmark, ${r.date}, ${r.machine.cpus} x ${r.machine.cpuModel}, Node ${r.machine.node}, ${r.durationSeconds} s`,
     line(head),
     `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
