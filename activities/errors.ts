@@ -25,20 +25,6 @@ export interface HttpProblem {
   detailCodes?: string[];
 }
 
-/** Failure types that retrying can never fix; listed in the workflow's retry policies too. */
-export const NON_RETRYABLE_TYPES: string[] = [
-  'upn-conflict',
-  'license-unavailable',
-  'invalid-usage-location',
-  'capacity-exhausted',
-  'permission-denied',
-  'invalid-request',
-  'unknown-environment',
-  'sku-not-found',
-  'role-not-found',
-  'business-unit-not-found',
-];
-
 /** Parses Retry-After (delta seconds or HTTP date) into milliseconds, capped at 10 minutes. */
 export function retryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;

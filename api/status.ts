@@ -18,6 +18,7 @@ import {
   type StatusDocument,
   type StepName,
 } from '../workflows/types';
+import { pendingSteps } from '../workflows/status';
 import { searchAttributeValue } from './search-attributes';
 
 export function requestStatusOf(name: WorkflowExecutionStatusName): RequestStatus {
@@ -65,14 +66,7 @@ export function skeletonDocument(description: WorkflowExecutionDescription): Sta
       '',
     status: requestStatusOf(description.status.name),
     currentStep,
-    steps: STEP_NAMES.map((name) => ({
-      name,
-      status: 'pending',
-      attempts: 0,
-      startedAt: null,
-      completedAt: null,
-      error: null,
-    })),
+    steps: pendingSteps(),
     result: null,
     error: null,
     createdAt: description.startTime.toISOString(),

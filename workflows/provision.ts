@@ -26,26 +26,13 @@ import { StatusBuilder } from './status';
 import { resolveTiming } from './timing';
 import {
   capacityWorkflowId,
+  NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE,
   upnLockWorkflowId,
   type ProvisionInput,
   type ProvisionResult,
   type ProvisionTiming,
   type StepName,
 } from './types';
-
-/** Failure types no retry can fix (kept in step with activities/errors.ts). */
-const NON_RETRYABLE = [
-  'upn-conflict',
-  'license-unavailable',
-  'invalid-usage-location',
-  'capacity-exhausted',
-  'permission-denied',
-  'invalid-request',
-  'unknown-environment',
-  'sku-not-found',
-  'role-not-found',
-  'business-unit-not-found',
-];
 
 /**
  * The activities with their per-step options. Calls to Microsoft retry without an attempt cap

@@ -12,6 +12,19 @@ import {
   type StepState,
 } from './types';
 
+/** The eight steps, none started: where every status document begins. */
+export function pendingSteps(): StepState[] {
+  return STEP_NAMES.map((name) => ({
+    name,
+    status: 'pending',
+    attempts: 0,
+    startedAt: null,
+    completedAt: null,
+    error: null,
+    detail: null,
+  }));
+}
+
 export class StatusBuilder {
   private readonly doc: StatusDocument;
 
@@ -23,15 +36,7 @@ export class StatusBuilder {
       userPrincipalName: input.userPrincipalName,
       status: 'running',
       currentStep: null,
-      steps: STEP_NAMES.map((name) => ({
-        name,
-        status: 'pending',
-        attempts: 0,
-        startedAt: null,
-        completedAt: null,
-        error: null,
-        detail: null,
-      })),
+      steps: pendingSteps(),
       result: null,
       error: null,
       createdAt: input.requestedAt ?? at,

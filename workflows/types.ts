@@ -46,6 +46,23 @@ export const FAILURE_TYPES = [
 export type FailureType = (typeof FAILURE_TYPES)[number];
 
 /**
+ * Failure types that retrying can never fix: the retry policies of every step list them as
+ * non-retryable, whatever activity raises them (activities/errors.ts maps HTTP answers to them).
+ */
+export const NON_RETRYABLE_FAILURE_TYPES: string[] = [
+  'upn-conflict',
+  'license-unavailable',
+  'invalid-usage-location',
+  'capacity-exhausted',
+  'permission-denied',
+  'invalid-request',
+  'unknown-environment',
+  'sku-not-found',
+  'role-not-found',
+  'business-unit-not-found',
+];
+
+/**
  * Workflow input. The API resolves every default from the environment's configuration
  * before starting, so the history records exactly what was asked for.
  */
