@@ -1,8 +1,5 @@
 // Issue 4, "Done when" 6 and 10: the per-environment capacity entity under concurrent requests,
 // and one integration account requested for two environments at the same moment.
-import path from 'node:path';
-import { startSandbox } from '../../sandbox/server';
-import { loadConfig } from '../../worker/config';
 import {
   failureTypeOf,
   provisionInput,
@@ -16,15 +13,15 @@ import {
   waitForStatus,
   type TestWorker,
 } from '../helpers/worker';
+import { startTestSandbox, type Sandbox, type SandboxControl, SKU_PART } from '../helpers/sandbox';
 import { READ_CAPACITY_WORKFLOW_TYPE, type EnvironmentCapacity } from '../../workflows/types';
 
-const SKU = 'DYN365_ENTERPRISE_PLAN1';
-let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+let sandbox: Sandbox;
 let tw: TestWorker;
-let control: ReturnType<typeof sandboxControl>;
+let control: SandboxControl;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0, certDir: path.join(loadConfig().dataDir, 'sandbox') });
+  sandbox = await startTestSandbox();
   control = sandboxControl(sandbox.url);
   tw = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue: testTaskQueue('concurrency') });
 });
@@ -64,7 +61,7 @@ test('6. limit 5 with 3 used, 6 concurrent requests: exactly 2 succeed, 4 capaci
   );
   await Promise.all(existing.map((h) => h.result()));
   expect(sandboxView(await control.state()).nonInteractiveCount('contoso-prod')).toBe(3);
-  const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU);
+  const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU_PART);
 
   const watcher = watchCount('contoso-prod');
   const upns = [1, 2, 3, 4, 5, 6].map((i) => `svc-burst${i}@contoso.onmicrosoft.com`);
@@ -87,7 +84,7 @@ test('6. limit 5 with 3 used, 6 concurrent requests: exactly 2 succeed, 4 capaci
     expect(stepStatus(doc, 'create-entra-user')).toBe('pending');
     expect(state.user(upns[i]!)).toBeUndefined();
   }
-  expect(state.seatsUsed(SKU)).toBe(seatsBefore);
+  expect(state.seatsUsed(SKU_PART)).toBe(seatsBefore);
   // The platform itself never had to refuse mode 4: the entity kept the requests below the limit.
   const log = await control.requests();
   expect(log.filter((r) => r.method === 'PATCH' && /systemusers/.test(r.path) && r.status >= 400)).toEqual([]);
@@ -100,7 +97,7 @@ test('6. limit 5 with 3 used, 6 concurrent requests: exactly 2 succeed, 4 capaci
 
 test('10. the same UPN for contoso-prod and contoso-test at once: both succeed, one account, mode 4 in both, no license', async () => {
   const upn = 'svc-shared@contoso.onmicrosoft.com';
-  const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU);
+  const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU_PART);
   const [prod, test] = await Promise.all([
     startProvision(tw, provisionInput(upn, { environment: 'contoso-prod' })),
     startProvision(tw, provisionInput(upn, { environment: 'contoso-test' })),
@@ -114,7 +111,7 @@ test('10. the same UPN for contoso-prod and contoso-test at once: both succeed, 
   expect(state.systemUser('contoso-test', a.entraObjectId)?.accessmode).toBe(4);
   expect(state.systemUser('contoso-prod', a.entraObjectId)?.isdisabled).toBe(false);
   expect(state.systemUser('contoso-test', a.entraObjectId)?.isdisabled).toBe(false);
-  expect(state.seatsUsed(SKU)).toBe(seatsBefore);
+  expect(state.seatsUsed(SKU_PART)).toBe(seatsBefore);
   // One of them created the account, the other adopted it.
   const details = [await statusOf(prod), await statusOf(test)].map(
     (d) => d.steps.find((s) => s.name === 'create-entra-user')!.detail,

@@ -1,10 +1,7 @@
 // Issue 4, "Done when" 4, 8, 9: the wait step under a sync that never happens, a worker process
 // killed (SIGKILL) during the wait, and a cancellation during the wait.
-import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { startSandbox } from '../../sandbox/server';
-import { loadConfig } from '../../worker/config';
 import { spawnWorker as spawnWorkerProcess, type WorkerProcess } from '../helpers/processes';
 import {
   failureTypeOf,
@@ -19,13 +16,13 @@ import {
   waitForStatus,
   type TestWorker,
 } from '../helpers/worker';
+import { startTestSandbox, type Sandbox, type SandboxControl, SKU_PART } from '../helpers/sandbox';
 
-const SKU = 'DYN365_ENTERPRISE_PLAN1';
-let sandbox: Awaited<ReturnType<typeof startSandbox>>;
-let control: ReturnType<typeof sandboxControl>;
+let sandbox: Sandbox;
+let control: SandboxControl;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0, certDir: path.join(loadConfig().dataDir, 'sandbox') });
+  sandbox = await startTestSandbox();
   control = sandboxControl(sandbox.url);
 });
 afterAll(async () => {
@@ -50,7 +47,7 @@ describe('with an in-process worker', () => {
   test('4. the sync never happens: sync-timeout, then compensation', async () => {
     await control.config(NEVER);
     const upn = 'svc-nosync@contoso.onmicrosoft.com';
-    const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU);
+    const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU_PART);
     const handle = await startProvision(
       tw,
       provisionInput(upn, { timing: { ...provisionInput(upn).timing, syncTimeoutMs: 2_500, syncPollMaxMs: 500 } }),
@@ -66,13 +63,13 @@ describe('with an in-process worker', () => {
     expect(stepStatus(doc, 'reserve-capacity')).toBe('compensated');
     const after = sandboxView(await control.state());
     expect(after.user(upn)).toBeUndefined();
-    expect(after.seatsUsed(SKU)).toBe(seatsBefore);
+    expect(after.seatsUsed(SKU_PART)).toBe(seatsBefore);
   });
 
   test('9. cancellation during the wait: compensated, status cancelled', async () => {
     await control.config(NEVER);
     const upn = 'svc-cancel@contoso.onmicrosoft.com';
-    const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU);
+    const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU_PART);
     const handle = await startProvision(tw, provisionInput(upn));
     await waitForStatus(handle, (d) => stepStatus(d, 'await-dataverse-user') === 'waiting');
     expect(sandboxView(await control.state()).user(upn)).toBeDefined();
@@ -88,7 +85,7 @@ describe('with an in-process worker', () => {
     expect((await handle.describe()).status.name).toBe('CANCELLED');
     const after = sandboxView(await control.state());
     expect(after.user(upn)).toBeUndefined();
-    expect(after.seatsUsed(SKU)).toBe(seatsBefore);
+    expect(after.seatsUsed(SKU_PART)).toBe(seatsBefore);
   });
 });
 

@@ -1,10 +1,7 @@
 // Issue 4, "Done when" 7: 30 % of Graph and Dataverse calls answer 429 (with Retry-After) or
 // 503, and one create's response is lost after the account was made. Every request must end
 // with exactly the one account it created, and the retries must wait what Retry-After says.
-import path from 'node:path';
-import { startSandbox } from '../../sandbox/server';
-import type { Fault } from '../helpers/sandbox';
-import { loadConfig } from '../../worker/config';
+import { type Fault, SKU_PART, type Sandbox, type SandboxControl, startTestSandbox } from '../helpers/sandbox';
 import {
   provisionInput,
   sandboxControl,
@@ -16,14 +13,13 @@ import {
   type TestWorker,
 } from '../helpers/worker';
 
-const SKU = 'DYN365_ENTERPRISE_PLAN1';
 const RETRY_AFTER_S = 2;
-let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+let sandbox: Sandbox;
 let tw: TestWorker;
-let control: ReturnType<typeof sandboxControl>;
+let control: SandboxControl;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0, certDir: path.join(loadConfig().dataDir, 'sandbox') });
+  sandbox = await startTestSandbox();
   control = sandboxControl(sandbox.url);
   tw = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue: testTaskQueue('faults') });
 });
@@ -35,7 +31,7 @@ afterAll(async () => {
 test('7. throttling, outages and a lost create response: every request succeeds with its one account', async () => {
   await control.reset();
   await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
-  const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU);
+  const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU_PART);
   const faults: Fault[] = [
     // First, so it wins: the first create is carried out, then its answer is "lost".
     { service: 'graph', method: 'POST', path: '^/v1\\.0/users$', status: 503, after: true, count: 1 },
@@ -68,7 +64,7 @@ test('7. throttling, outages and a lost create response: every request succeeds 
   // No account was ever created twice and deleted again.
   const deleted = (state.data as unknown as { deletedUsers: { userPrincipalName: string }[] }).deletedUsers;
   expect(deleted.filter((d) => upns.includes(d.userPrincipalName))).toEqual([]);
-  expect(state.seatsUsed(SKU)).toBe(seatsBefore);
+  expect(state.seatsUsed(SKU_PART)).toBe(seatsBefore);
 
   const requests = await control.requests();
   // The lost response happened, and the request still converged on that account.

@@ -1,8 +1,5 @@
 // Issue 4, "Done when" 1, 2, 3, 5: the provisioning workflow on the real dev server, with a real
 // worker, against the sandbox over HTTPS with the real Microsoft client libraries.
-import path from 'node:path';
-import { startSandbox } from '../../sandbox/server';
-import { loadConfig } from '../../worker/config';
 import {
   createForeignUser,
   failureTypeOf,
@@ -16,19 +13,19 @@ import {
   testTaskQueue,
   type TestWorker,
 } from '../helpers/worker';
+import { startTestSandbox, type Sandbox, type SandboxControl, SKU_PART } from '../helpers/sandbox';
 import { STEP_NAMES } from '../../workflows/types';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { createTokenSource } from '../../activities/credential';
 import { meetsEntraComplexity } from '../../activities/password';
 import { vaultCredential } from '../../activities/keyvault';
 
-const SKU = 'DYN365_ENTERPRISE_PLAN1';
-let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+let sandbox: Sandbox;
 let tw: TestWorker;
-let control: ReturnType<typeof sandboxControl>;
+let control: SandboxControl;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0, certDir: path.join(loadConfig().dataDir, 'sandbox') });
+  sandbox = await startTestSandbox();
   control = sandboxControl(sandbox.url);
   tw = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue: testTaskQueue('provision') });
 });
@@ -46,7 +43,7 @@ beforeEach(async () => {
 test('1. happy path: eight steps completed; user unlicensed, mode 4 with its roles; seats back', async () => {
   const upn = 'svc-happy@contoso.onmicrosoft.com';
   const before = sandboxView(await control.state());
-  const seatsBefore = before.seatsUsed(SKU);
+  const seatsBefore = before.seatsUsed(SKU_PART);
   const handle = await startProvision(tw, provisionInput(upn, { securityRoles: ['Basic User', 'Integration User'] }));
   const result = await handle.result();
   const doc = await statusOf(handle);
@@ -66,7 +63,7 @@ test('1. happy path: eight steps completed; user unlicensed, mode 4 with its rol
   expect(su?.accessmode).toBe(4);
   expect(su?.isdisabled).toBe(false);
   expect(after.roleNames('contoso-prod', su!.roles).sort()).toEqual(['Basic User', 'Integration User']);
-  expect(after.seatsUsed(SKU)).toBe(seatsBefore);
+  expect(after.seatsUsed(SKU_PART)).toBe(seatsBefore);
 
   // Search attributes were kept current: the last step is visible to operators.
   const description = await handle.describe();
@@ -93,7 +90,7 @@ test('3. no free seats: license-unavailable, the created user deleted again', as
   const upn = 'svc-noseat@contoso.onmicrosoft.com';
   const state = sandboxView(await control.state());
   // Exactly as many seats as are consumed: none free.
-  await control.config({ skus: { [SKU]: { seats: state.seatsUsed(SKU) } } });
+  await control.config({ skus: { [SKU_PART]: { seats: state.seatsUsed(SKU_PART) } } });
   const handle = await startProvision(tw, provisionInput(upn));
   expect(await failureTypeOf(handle)).toBe('license-unavailable');
   const doc = await statusOf(handle);

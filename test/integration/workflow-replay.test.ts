@@ -7,8 +7,6 @@ import path from 'node:path';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { startSandbox } from '../../sandbox/server';
-import { loadConfig } from '../../worker/config';
 import {
   installRuntime,
   provisionInput,
@@ -19,6 +17,7 @@ import {
   testTaskQueue,
   waitForStatus,
 } from '../helpers/worker';
+import { startTestSandbox } from '../helpers/sandbox';
 
 const fixtures = path.resolve(__dirname, '../fixtures');
 const HISTORIES = {
@@ -29,7 +28,7 @@ const bundle = () => ({ workflowBundle: { codePath: process.env.NIU_TEST_WORKFLO
 
 if (process.env.NIU_RECORD_HISTORY === '1') {
   test('record: a succeeded run with roles and a revert, and a run cancelled during the wait', async () => {
-    const sandbox = await startSandbox({ port: 0, certDir: path.join(loadConfig().dataDir, 'sandbox') });
+    const sandbox = await startTestSandbox();
     const control = sandboxControl(sandbox.url);
     const tw = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue: testTaskQueue('record') });
     try {
