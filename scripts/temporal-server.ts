@@ -15,6 +15,8 @@ export interface DevServerOptions {
   /** SQLite file; workflows survive a restart on the same file. */
   dbFile: string;
   namespace?: string;
+  /** More namespaces to create, each with the search attributes (tests isolate with them). */
+  extraNamespaces?: string[];
   /** Extra UI settings, e.g. the codec endpoint. */
   extraArgs?: string[];
   /** Where the server's own log lines go (default: ignored). */
@@ -44,8 +46,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     String(options.uiPort),
     '--db-filename',
     options.dbFile,
-    '--namespace',
-    options.namespace ?? 'default',
+    ...[options.namespace ?? 'default', ...(options.extraNamespaces ?? [])].flatMap((ns) => ['--namespace', ns]),
     '--log-level',
     'warn',
     ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),

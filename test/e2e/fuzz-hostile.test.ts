@@ -5,6 +5,7 @@
 // case: a 4xx problem+json answer (or success where the input is legitimate), never a 5xx,
 // never a hang. The property-based campaign driven by the OpenAPI document is scripts/fuzz.sh.
 import { randomBytes } from 'node:crypto';
+import { NAMESPACES } from '../helpers/namespaces';
 import { startStack, type Stack } from '../helpers/stack';
 import { call, eventually, idPath } from '../helpers/api';
 import type { RequestLogEntry } from '../helpers/sandbox';
@@ -18,7 +19,11 @@ let cases = 0;
 beforeAll(async () => {
   // Worker and API both read CODEC_KEYS (jest gives each test file its own process.env).
   process.env.CODEC_KEYS = `k=${randomBytes(32).toString('base64')}`;
-  stack = await startStack({ name: 'hostile', apiEnv: { API_RATE_LIMIT_PER_MINUTE: '100000' } });
+  stack = await startStack({
+    namespace: NAMESPACES.fuzzHostile,
+    name: 'hostile',
+    apiEnv: { API_RATE_LIMIT_PER_MINUTE: '100000' },
+  });
   token = await stack.operatorToken();
 });
 afterAll(async () => {

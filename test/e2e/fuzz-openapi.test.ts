@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { NAMESPACES } from '../helpers/namespaces';
 import { startStack, type Stack } from '../helpers/stack';
 
 export const SCHEMATHESIS_VERSION = '4.32.5';
@@ -21,7 +22,11 @@ let stack: Stack;
 
 beforeAll(async () => {
   process.env.CODEC_KEYS = `k=${randomBytes(32).toString('base64')}`;
-  stack = await startStack({ name: 'fuzz', apiEnv: { API_RATE_LIMIT_PER_MINUTE: '1000000' } });
+  stack = await startStack({
+    namespace: NAMESPACES.fuzzOpenapi,
+    name: 'fuzz',
+    apiEnv: { API_RATE_LIMIT_PER_MINUTE: '1000000' },
+  });
 });
 afterAll(async () => {
   await stack?.stop();

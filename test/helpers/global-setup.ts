@@ -8,6 +8,7 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { freePort } from '../../scripts/ports';
 import { startDevServer, type DevServer } from '../../scripts/temporal-server';
 import { FAILURE_CONVERTER_PATH } from '../../worker/codec';
+import { NAMESPACES } from './namespaces';
 
 declare global {
   var __NIU_DEV_SERVER__: DevServer | undefined;
@@ -16,7 +17,12 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'niu-test-'));
   const [port, uiPort] = [await freePort(), await freePort()];
-  const server = await startDevServer({ port, uiPort, dbFile: path.join(dir, 'temporal.db') });
+  const server = await startDevServer({
+    port,
+    uiPort,
+    dbFile: path.join(dir, 'temporal.db'),
+    extraNamespaces: Object.values(NAMESPACES),
+  });
   globalThis.__NIU_DEV_SERVER__ = server;
   process.env.TEMPORAL_ADDRESS = server.address;
   process.env.NIU_TEST_TEMPORAL_UI = server.uiUrl;

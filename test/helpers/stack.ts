@@ -30,6 +30,8 @@ export interface StackOptions {
   name: string;
   /** Workflow timings the API passes on (default: the worker helper's FAST_TIMING). */
   workflowTiming?: Partial<ProvisionTiming>;
+  /** Temporal namespace of the worker and the API (default: `default`; test/helpers/namespaces.ts). */
+  namespace?: string;
   /** Extra environment for the API's configuration. */
   apiEnv?: Record<string, string>;
 }
@@ -39,15 +41,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const control = sandboxControl(sandbox.url);
   await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
   const taskQueue = testTaskQueue(options.name);
+  const namespaceEnv: Record<string, string> = options.namespace ? { TEMPORAL_NAMESPACE: options.namespace } : {};
   let worker: TestWorker | undefined;
   let app: FastifyInstance | undefined;
   try {
-    worker = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue });
+    worker = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue, env: namespaceEnv });
     const port = await freePort();
     const env = {
       SANDBOX_URL: sandbox.url,
       TEMPORAL_TASK_QUEUE: taskQueue,
       TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? '',
+      ...namespaceEnv,
       API_HOST: '127.0.0.1',
       API_PORT: String(port),
       LOG_LEVEL: process.env.NIU_TEST_LOG_LEVEL?.toLowerCase() === 'debug' ? 'info' : 'error',
