@@ -1,10 +1,11 @@
 // Activities that talk to the service's own entity workflows (per-environment capacity, per-UPN
 // lock). A workflow cannot start another, independent workflow and talk to it synchronously, so
 // these activities do it with the Temporal client: update-with-start creates the entity if it
-// is not running and returns the entity's answer in one call. The update id is derived from the
-// request, so a retried activity gets the same answer instead of a second reservation.
+// is not running and returns the entity's answer in one call. The entities key what they hand out
+// by request (run), so a retried activity gets the same answer instead of a second reservation.
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { activityInfo } from '@temporalio/activity';
+import { callSignal, untilAborted } from './cancellation';
 import type { Config } from '../worker/config';
 import {
   capacityWorkflowId,
@@ -14,6 +15,16 @@ import {
   type CapacityDecision,
   type LockDecision,
 } from '../workflows/types';
+
+/**
+ * Runs the client calls of one activity attempt, bounded by the attempt's start-to-close timeout
+ * and stopped when the activity is cancelled: an update waits for the entity workflow, which
+ * runs on this worker, and would wait forever once the worker stops polling (cancellation.ts).
+ */
+function bounded<T>(c: Client, fn: () => Promise<T>): Promise<T> {
+  const signal = callSignal(activityInfo().startToCloseTimeoutMs);
+  return c.withAbortSignal(signal, () => untilAborted(signal, fn()));
+}
 
 export function entityActivities(config: Config, client: () => Promise<Client>) {
   return {
@@ -26,7 +37,7 @@ export function entityActivities(config: Config, client: () => Promise<Client>) 
       const closed: string[] = [];
       for (const run of input.runs) {
         try {
-          const d = await c.workflow.getHandle(run.workflowId, run.runId).describe();
+          const d = await bounded(c, () => c.workflow.getHandle(run.workflowId, run.runId).describe());
           if (d.status.name !== 'RUNNING') closed.push(run.workflowId);
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) closed.push(run.workflowId);
@@ -43,17 +54,23 @@ export function entityActivities(config: Config, client: () => Promise<Client>) 
       userPrincipalName: string;
     }): Promise<CapacityDecision> {
       const c = await client();
-      return c.workflow.executeUpdateWithStart('reserve', {
-        args: [{ requestId: input.requestId, userPrincipalName: input.userPrincipalName }],
-        updateId: `reserve:${input.requestId}:${activityInfo().workflowExecution?.runId ?? '-'}`,
-        startWorkflowOperation: new WithStartWorkflowOperation(CAPACITY_WORKFLOW_TYPE, {
-          workflowId: capacityWorkflowId(input.environment, config.temporal.taskQueue),
-          taskQueue: config.temporal.taskQueue,
-          args: [{ environment: input.environment }],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          staticSummary: `Non-interactive user capacity of ${input.environment}`,
+      return bounded(c, () =>
+        c.workflow.executeUpdateWithStart('reserve', {
+          args: [{ requestId: input.requestId, userPrincipalName: input.userPrincipalName }],
+          // One id per attempt: the server keeps an update's outcome under its id, so a retry with
+          // the same id would get the same failure back for good. The entity itself answers a
+          // request that already holds a slot with that slot, so a retry after a lost answer
+          // never takes a second one.
+          updateId: `reserve:${input.requestId}:${activityInfo().workflowExecution?.runId ?? '-'}:${activityInfo().attempt}`,
+          startWorkflowOperation: new WithStartWorkflowOperation(CAPACITY_WORKFLOW_TYPE, {
+            workflowId: capacityWorkflowId(input.environment, config.temporal.taskQueue),
+            taskQueue: config.temporal.taskQueue,
+            args: [{ environment: input.environment }],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            staticSummary: `Non-interactive user capacity of ${input.environment}`,
+          }),
         }),
-      }) as Promise<CapacityDecision>;
+      ) as Promise<CapacityDecision>;
     },
 
     /** Asks the UPN's lock entity for the lock; when it is held, the entity queues the caller and signals it later. */
@@ -64,17 +81,20 @@ export function entityActivities(config: Config, client: () => Promise<Client>) 
     }): Promise<LockDecision> {
       const c = await client();
       const upn = input.userPrincipalName.toLowerCase();
-      return c.workflow.executeUpdateWithStart('acquire', {
-        args: [{ workflowId: input.workflowId, runId: input.runId }],
-        updateId: `acquire:${input.runId}`,
-        startWorkflowOperation: new WithStartWorkflowOperation(UPN_LOCK_WORKFLOW_TYPE, {
-          workflowId: upnLockWorkflowId(upn, config.temporal.taskQueue),
-          taskQueue: config.temporal.taskQueue,
-          args: [{ userPrincipalName: upn }],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          staticSummary: `Serializes provisioning of ${upn} across environments`,
+      return bounded(c, () =>
+        c.workflow.executeUpdateWithStart('acquire', {
+          args: [{ workflowId: input.workflowId, runId: input.runId }],
+          // Same reasoning as reserve: the lock answers a run that holds or waits with its place.
+          updateId: `acquire:${input.runId}:${activityInfo().attempt}`,
+          startWorkflowOperation: new WithStartWorkflowOperation(UPN_LOCK_WORKFLOW_TYPE, {
+            workflowId: upnLockWorkflowId(upn, config.temporal.taskQueue),
+            taskQueue: config.temporal.taskQueue,
+            args: [{ userPrincipalName: upn }],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            staticSummary: `Serializes provisioning of ${upn} across environments`,
+          }),
         }),
-      }) as Promise<LockDecision>;
+      ) as Promise<LockDecision>;
     },
   };
 }

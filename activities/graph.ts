@@ -1,10 +1,17 @@
 // Entra ID through Microsoft Graph v1.0: the create-entra-user, assign-license and
 // remove-license steps, and the deletion used by compensation.
-import { Client, HTTPMessageHandler, AuthenticationHandler } from '@microsoft/microsoft-graph-client';
+import {
+  Client,
+  HTTPMessageHandler,
+  AuthenticationHandler,
+  type Context as GraphContext,
+  type Middleware,
+} from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import type { User, SubscribedSku } from '@microsoft/microsoft-graph-types';
 import { log } from '@temporalio/activity';
 import type { Config } from '../worker/config';
+import { callSignal } from './cancellation';
 import type { TokenSource } from './credential';
 import { failure, fromGraphError } from './errors';
 import { generatePassword } from './password';
@@ -46,6 +53,18 @@ export interface LicenseInput {
   licenseSku: string;
 }
 
+/** Gives every Graph request a timeout and the activity's cancellation (activities/cancellation.ts). */
+class CallSignalHandler implements Middleware {
+  private next: Middleware | undefined;
+  async execute(context: GraphContext): Promise<void> {
+    context.options = { ...context.options, signal: callSignal(30_000) };
+    await this.next!.execute(context);
+  }
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+}
+
 export function createGraphClient(config: Config, tokens: TokenSource): Client {
   const authProvider = new TokenCredentialAuthenticationProvider(tokens.credential, {
     scopes: ['https://graph.microsoft.com/.default'],
@@ -56,7 +75,7 @@ export function createGraphClient(config: Config, tokens: TokenSource): Client {
   return Client.initWithMiddleware({
     baseUrl: config.microsoft.graphBaseUrl,
     customHosts: new Set([base.hostname]),
-    middleware: [new AuthenticationHandler(authProvider), new HTTPMessageHandler()],
+    middleware: [new CallSignalHandler(), new AuthenticationHandler(authProvider), new HTTPMessageHandler()],
     defaultVersion: 'v1.0',
   });
 }

@@ -5,6 +5,7 @@
 // right ApplicationFailure. A plain fetch shows all three directly and never retries on its own
 // (Temporal is the only layer that retries); Node's fetch trusts NODE_EXTRA_CA_CERTS like
 // every other TLS client in the process.
+import { callSignal } from './cancellation';
 import { httpFailure, type Service } from './errors';
 
 export interface JsonRequest {
@@ -35,7 +36,7 @@ export async function requestJson<T = unknown>(req: JsonRequest): Promise<JsonRe
       ...req.headers,
     },
     body: req.body !== undefined ? JSON.stringify(req.body) : undefined,
-    signal: AbortSignal.timeout(req.timeoutMs ?? 30_000),
+    signal: callSignal(req.timeoutMs ?? 30_000),
   });
   const text = await res.text();
   let body: unknown = undefined;

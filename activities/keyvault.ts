@@ -4,6 +4,7 @@
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/identity';
 import type { Config } from '../worker/config';
+import { callSignal } from './cancellation';
 
 export interface PasswordStore {
   /** Stores the password, returns the secret id, or null when no vault is configured. */
@@ -31,7 +32,11 @@ export function createPasswordStore(config: Config, credential: TokenCredential)
   });
   return {
     async store(name, password, tags) {
-      const secret = await client.setSecret(name, password, { tags, contentType: 'password' });
+      const secret = await client.setSecret(name, password, {
+        tags,
+        contentType: 'password',
+        abortSignal: callSignal(30_000),
+      });
       return secret.properties.id ?? null;
     },
   };

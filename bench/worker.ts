@@ -19,12 +19,12 @@ async function main(): Promise<void> {
   });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const worker = await createWorker(config, {
+  const { worker, shutdown } = await createWorker(config, {
     connection,
     workflowBundle: { codePath: config.worker.workflowBundlePath },
     overrides: { activities: { ...createActivities(config, { client }), ...benchActivities } },
   });
-  process.on('SIGTERM', () => worker.shutdown());
+  process.on('SIGTERM', shutdown);
   process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'worker started' })}\n`);
   await worker.run();
   await connection.close();

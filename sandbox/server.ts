@@ -6,6 +6,7 @@ import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureCertificates } from './ca';
 import { handleControl } from './control';
 import { handleDataverse } from './dataverse';
@@ -112,6 +113,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     }
   }
 
+  // Ends the latency faults' waits when the sandbox closes (they may be minutes long).
+  const closing = new AbortController();
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const now = Date.now();
     const method = (req.method ?? 'GET').toUpperCase();
@@ -151,7 +155,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
 
     const picked = service !== 'control' && service !== 'unknown' ? faults.pick(service, method, target) : null;
     const fault = picked?.fault;
-    if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (fault?.delayMs) {
+      try {
+        await sleep(fault.delayMs, undefined, { signal: closing.signal });
+      } catch {
+        return; // closing: its connection is gone
+      }
+    }
     let reply: Reply;
     if (fault && fault.status !== undefined && !fault.after) {
       reply = faultReply(service as ServiceName, fault);
@@ -230,6 +240,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     clients: CLIENTS.map((c) => ({ clientId: c.clientId, secret: c.secret, roles: c.roles })),
     close() {
       closed ??= (async () => {
+        closing.abort();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

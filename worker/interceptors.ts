@@ -2,20 +2,29 @@
 // activity context logger, which adds workflowId, runId, activityType and attempt to every line:
 // operators can follow a request in the worker's logs by its workflow id. Arguments and results
 // are never logged (they hold names, and the create step generates a password).
+//
+// It also ends an attempt when the worker abandons it at shutdown (the `abandoned` signal, after
+// the grace time) and turns any attempt the worker interrupted into a failure rather than a
+// cancellation (activities/cancellation.ts).
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { ActivityInboundCallsInterceptor, ActivityExecuteInput, Next } from '@temporalio/worker';
+import { interruption, untilAborted } from '../activities/cancellation';
 
 export class ActivityLogInterceptor implements ActivityInboundCallsInterceptor {
-  constructor(private readonly ctx: Context) {}
+  constructor(
+    private readonly ctx: Context,
+    private readonly abandoned: AbortSignal,
+  ) {}
 
   async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
     const started = Date.now();
     try {
-      const result = await next(input);
+      const result = await untilAborted(this.abandoned, next(input));
       this.ctx.log.info('activity completed', { durationMs: Date.now() - started });
       return result;
-    } catch (err) {
+    } catch (caught) {
+      const err = interruption(this.ctx, caught, this.abandoned) ?? caught;
       const failure = err instanceof ApplicationFailure ? err : undefined;
       this.ctx.log.warn('activity failed', {
         durationMs: Date.now() - started,

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   });
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await createWorker(config, {
+  const { worker, shutdown } = await createWorker(config, {
     connection,
     ...(config.worker.workflowBundlePath ? { workflowBundle: { codePath: config.worker.workflowBundlePath } } : {}),
   });
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal, graceMs: config.worker.shutdownGraceMs });
-    worker.shutdown();
+    shutdown();
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

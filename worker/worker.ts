@@ -15,12 +15,26 @@ export interface CreateWorkerOptions {
   overrides?: Partial<WorkerOptions>;
 }
 
-export async function createWorker(config: Config, options: CreateWorkerOptions): Promise<Worker> {
+/** The worker and the one way to stop it. */
+export interface ServiceWorker {
+  worker: Worker;
+  /**
+   * Stops taking tasks and lets running activities finish for WORKER_SHUTDOWN_GRACE_MS; then
+   * the worker cancels them, and what still runs is abandoned as failed (worker/interceptors.ts).
+   * Calls that ignore the cancellation, and local activities, which the SDK does not cancel,
+   * would otherwise hold the shutdown as long as they run (or forever: an update to an entity
+   * workflow on this very worker is never answered once it stops polling).
+   */
+  shutdown(): void;
+}
+
+export async function createWorker(config: Config, options: CreateWorkerOptions): Promise<ServiceWorker> {
   // The entity activities talk to Temporal through the worker's own native connection.
   // One data converter (payload encryption, encoded failure messages) for the worker and its client.
   const dataConverter = createDataConverter(config);
   const client = new Client({ connection: options.connection, namespace: config.temporal.namespace, dataConverter });
-  return Worker.create({
+  const abandon = new AbortController();
+  const worker = await Worker.create({
     dataConverter,
     connection: options.connection,
     namespace: config.temporal.namespace,
@@ -31,7 +45,18 @@ export async function createWorker(config: Config, options: CreateWorkerOptions)
     activities: createActivities(config, { client }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     shutdownGraceTime: config.worker.shutdownGraceMs,
-    interceptors: { activity: [(ctx) => ({ inbound: new ActivityLogInterceptor(ctx) })] },
+    interceptors: { activity: [(ctx) => ({ inbound: new ActivityLogInterceptor(ctx, abandon.signal) })] },
     ...options.overrides,
   });
+  let stopping = false;
+  return {
+    worker,
+    shutdown() {
+      if (stopping) return;
+      stopping = true;
+      worker.shutdown();
+      // A little after the SDK's own cancellation, so activities that heed it end as it says.
+      setTimeout(() => abandon.abort(new Error('worker shut down')), config.worker.shutdownGraceMs + 1_000).unref();
+    },
+  };
 }

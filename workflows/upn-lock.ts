@@ -72,7 +72,14 @@ export async function upnLock(state: UpnLockState): Promise<void> {
       // Someone waits: check now and then that the holder still runs (a terminated run never releases).
       if (!(await condition(() => free() || tooLong(), HOLDER_CHECK_INTERVAL))) {
         const current = holder as LockHolder;
-        const gone = await closedRuns({ runs: [current] });
+        let gone: string[] = [];
+        try {
+          gone = await closedRuns({ runs: [current] });
+        } catch (err) {
+          // Not known now (Temporal unreachable, the worker stopping): look again next interval.
+          // Letting it throw would fail the lock, and every queued run would wait forever.
+          log.warn('could not check the lock holder; checking again later', { error: String(err) });
+        }
         if (gone.length > 0 && same(holder, current)) {
           log.warn('lock holder ended without releasing; passing the lock on', { workflowId: current.workflowId });
           holder = null;

@@ -56,7 +56,7 @@ export async function startTestWorker(options: {
     ...options.env,
   });
   const connection = await NativeConnection.connect({ address });
-  const worker = await createWorker(config, { connection, workflowBundle: { codePath: bundle } });
+  const { worker, shutdown } = await createWorker(config, { connection, workflowBundle: { codePath: bundle } });
   const running = worker.run();
   const client = new Client({
     connection,
@@ -72,7 +72,7 @@ export async function startTestWorker(options: {
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      if (worker.getState() === 'RUNNING') shutdown();
       await running.catch(() => undefined);
       await connection.close();
     },
