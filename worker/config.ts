@@ -78,6 +78,8 @@ export interface Config {
     shutdownGraceMs: number;
     metricsPort: number;
     maxConcurrentActivities: number;
+    /** Workflows kept in the worker's cache (null: the SDK's default, sized from the heap limit). */
+    maxCachedWorkflows: number | null;
     /** Prebuilt workflow bundle (webpack output) to load instead of bundling workflows/ at start. */
     workflowBundlePath: string | null;
   };
@@ -326,6 +328,7 @@ export function loadConfig(env: Env = process.env): Config {
       shutdownGraceMs: int(env, 'WORKER_SHUTDOWN_GRACE_MS', 10_000),
       metricsPort: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
       maxConcurrentActivities: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 100, 1),
+      maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS ? int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 0) : null,
       workflowBundlePath: bundlePath(env, 'WORKER_WORKFLOW_BUNDLE'),
     },
     sandbox: { url: sandboxUrl, host: str(env, 'SANDBOX_HOST', '127.0.0.1'), port: sandboxPort },

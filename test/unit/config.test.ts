@@ -19,6 +19,11 @@ describe('loadConfig', () => {
     expect(config.environments[0]?.dataverseUrl).toBe('https://127.0.0.1:4443/dataverse/contoso-prod');
   });
 
+  test("the workflow cache size is the SDK's unless WORKER_MAX_CACHED_WORKFLOWS sets it", () => {
+    expect(loadConfig({}).worker.maxCachedWorkflows).toBeNull();
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '500' }).worker.maxCachedWorkflows).toBe(500);
+  });
+
   test('SANDBOX_URL moves every Microsoft endpoint with it', () => {
     const config = loadConfig({ SANDBOX_URL: 'https://127.0.0.1:5555/' });
     expect(config.microsoft.powerPlatformBaseUrl).toBe('https://127.0.0.1:5555');
@@ -31,6 +36,7 @@ describe('loadConfig', () => {
     ['GRAPH_BASE_URL', 'not a url', /GRAPH_BASE_URL must be an http\(s\) URL/],
     ['KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION', 'maybe', /must be true or false/],
     ['ENVIRONMENTS_FILE', '/nonexistent/environments.json', /ENVIRONMENTS_FILE cannot be read/],
+    ['WORKER_MAX_CACHED_WORKFLOWS', '-1', /WORKER_MAX_CACHED_WORKFLOWS must be a whole number/],
   ])('a bad %s (%s) is refused with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
