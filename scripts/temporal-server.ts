@@ -7,6 +7,9 @@ import { Connection } from '@temporalio/client';
 
 export const SEARCH_ATTRIBUTES = ['NiuEnvironment', 'NiuUserPrincipalName', 'NiuStep'] as const;
 
+/** Workflows the dev server keeps in its history cache (see the argument below). */
+export const HISTORY_CACHE_SIZE = 8192;
+
 export const TEMPORAL_CLI = path.resolve(__dirname, '..', '.tools', 'bin', 'temporal');
 
 export interface DevServerOptions {
@@ -50,6 +53,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--log-level',
     'warn',
     ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+    // The server keeps a workflow's in-flight updates in its history cache (512 workflows by
+    // default, one shard here). Every request keeps two workflows open (itself and its account
+    // lock), so with a few hundred requests at once the capacity entity was evicted and the
+    // reserve updates waiting on it were aborted, over and over: 54 of 500 requests got past
+    // reserve-capacity in 5 minutes (bench). A self-hosted cluster needs the same headroom.
+    '--dynamic-config-value',
+    `history.cacheMaxSize=${HISTORY_CACHE_SIZE}`,
     ...(options.extraArgs ?? []),
   ];
   const child = spawn(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
