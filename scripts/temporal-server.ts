@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { freePort } from './ports';
 
 export const SEARCH_ATTRIBUTES = ['NiuEnvironment', 'NiuUserPrincipalName', 'NiuStep'] as const;
 
@@ -38,6 +39,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     throw new Error(`Temporal CLI missing at ${TEMPORAL_CLI}: run scripts/temporal-cli.sh (npm run setup)`);
   }
   mkdirSync(path.dirname(options.dbFile), { recursive: true });
+  // Left to itself the server picks random free ports for its HTTP API and metrics before it
+  // binds the UI, and once took the UI port a caller had just found free: choose them here.
+  const [httpPort, metricsPort] = [await freePort(), await freePort()];
   const args = [
     'server',
     'start-dev',
@@ -47,6 +51,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     String(options.port),
     '--ui-port',
     String(options.uiPort),
+    '--http-port',
+    String(httpPort),
+    '--metrics-port',
+    String(metricsPort),
     '--db-filename',
     options.dbFile,
     ...[options.namespace ?? 'default', ...(options.extraNamespaces ?? [])].flatMap((ns) => ['--namespace', ns]),

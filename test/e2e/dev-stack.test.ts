@@ -46,35 +46,66 @@ function running(pid: number): string | null {
   }
 }
 
-test('the dev stack comes up wired together and Ctrl-C leaves no process behind', async () => {
-  const [temporalPort, uiPort, apiPort, sandboxPort, metricsPort] = await Promise.all(
-    Array.from({ length: 5 }, () => freePort()),
-  );
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'niu-devstack-'));
-  const stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      DATA_DIR: dataDir,
-      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
-      TEMPORAL_UI_PORT: String(uiPort),
-      API_PORT: String(apiPort),
-      SANDBOX_PORT: String(sandboxPort),
-      WORKER_METRICS_PORT: String(metricsPort),
-      WORKER_WORKFLOW_BUNDLE: process.env.NIU_TEST_WORKFLOW_BUNDLE,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  stack.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  stack.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => stack.once('exit', (code) => resolve(code)));
-  try {
+interface StartedStack {
+  stack: ReturnType<typeof spawn>;
+  ports: { temporalPort: number; uiPort: number; apiPort: number };
+  dataDir: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Starts scripts/dev.ts on free ports and waits for "ready". Ports found free can be taken
+ * before the stack binds them (the dev server itself picks random free ports for its HTTP API
+ * and metrics first, and once took the UI port chosen here): then it tries new ports, twice at
+ * most. Any other failure fails at once.
+ */
+async function startOnFreePorts(): Promise<StartedStack> {
+  for (let attempt = 1; ; attempt++) {
+    const [temporalPort, uiPort, apiPort, sandboxPort, metricsPort] = (await Promise.all(
+      Array.from({ length: 5 }, () => freePort()),
+    )) as [number, number, number, number, number];
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'niu-devstack-'));
+    const stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        DATA_DIR: dataDir,
+        TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+        TEMPORAL_UI_PORT: String(uiPort),
+        API_PORT: String(apiPort),
+        SANDBOX_PORT: String(sandboxPort),
+        WORKER_METRICS_PORT: String(metricsPort),
+        WORKER_WORKFLOW_BUNDLE: process.env.NIU_TEST_WORKFLOW_BUNDLE,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    stack.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    stack.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => stack.once('exit', (code) => resolve(code)));
     const deadline = Date.now() + 120_000;
     while (!/\[stack\]\s+ready:/.test(output)) {
-      if (Date.now() > deadline || stack.exitCode !== null) throw new Error(`stack not ready:\n${output}`);
+      if (stack.exitCode !== null) break;
+      if (Date.now() > deadline) {
+        stack.kill('SIGKILL');
+        throw new Error(`stack not ready:\n${output}`);
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
+    if (stack.exitCode === null) {
+      return { stack, ports: { temporalPort, uiPort, apiPort }, dataDir, output: () => output, exited };
+    }
+    if (attempt >= 3 || !/address already in use/.test(output)) throw new Error(`stack not ready:\n${output}`);
+  }
+}
+
+test('the dev stack comes up wired together and Ctrl-C leaves no process behind', async () => {
+  const started = await startOnFreePorts();
+  const { stack, dataDir, exited } = started;
+  const { temporalPort, uiPort, apiPort } = started.ports;
+  try {
+    const output = started.output();
     // The pieces the README points at.
     expect(output).toContain(`Temporal UI    http://127.0.0.1:${uiPort}`);
     expect((await fetch(`http://127.0.0.1:${uiPort}/`)).status).toBe(200);
@@ -99,7 +130,7 @@ test('the dev stack comes up wired together and Ctrl-C leaves no process behind'
     const until = Date.now() + 5_000;
     while (children.some((pid) => running(pid)) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     expect(children.map(running).filter(Boolean)).toEqual([]);
-    expect(output).toMatch(/\[stack\]\s+stopped/);
+    expect(started.output()).toMatch(/\[stack\]\s+stopped/);
   } finally {
     if (stack.exitCode === null) stack.kill('SIGKILL');
     for (const pid of descendants(stack.pid!)) process.kill(pid, 'SIGKILL');
