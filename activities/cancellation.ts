@@ -15,8 +15,11 @@ function currentContext(): Context | undefined {
   }
 }
 
+/** How long one call to a Microsoft service may take unless its caller says otherwise. */
+export const CALL_TIMEOUT_MS = 30_000;
+
 /** A signal that aborts after `timeoutMs` or when the running activity is cancelled. */
-export function callSignal(timeoutMs: number): AbortSignal {
+export function callSignal(timeoutMs = CALL_TIMEOUT_MS): AbortSignal {
   const timeout = AbortSignal.timeout(timeoutMs);
   const ctx = currentContext();
   return ctx ? AbortSignal.any([timeout, ctx.cancellationSignal]) : timeout;
@@ -54,8 +57,8 @@ export function untilAborted<T>(signal: AbortSignal, promise: Promise<T>): Promi
  * for good instead, because its retries would run on this same stopping worker and hold its
  * shutdown (the workflow code handles the failure). Undefined when `err` is no such interruption.
  */
-export function interruption(ctx: Context, err: unknown, abandoned?: AbortSignal): ApplicationFailure | undefined {
-  const byShutdown = abandoned?.aborted === true;
+export function interruption(ctx: Context, err: unknown, abandoned: AbortSignal): ApplicationFailure | undefined {
+  const byShutdown = abandoned.aborted;
   if (!byShutdown && (!ctx.cancellationSignal.aborted || ctx.cancellationDetails?.cancelRequested)) return undefined;
   const signal = byShutdown ? abandoned : ctx.cancellationSignal;
   const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason);

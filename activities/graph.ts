@@ -57,7 +57,7 @@ export interface LicenseInput {
 class CallSignalHandler implements Middleware {
   private next: Middleware | undefined;
   async execute(context: GraphContext): Promise<void> {
-    context.options = { ...context.options, signal: callSignal(30_000) };
+    context.options = { ...context.options, signal: callSignal() };
     await this.next!.execute(context);
   }
   setNext(next: Middleware): void {

@@ -36,7 +36,7 @@ export async function requestJson<T = unknown>(req: JsonRequest): Promise<JsonRe
       ...req.headers,
     },
     body: req.body !== undefined ? JSON.stringify(req.body) : undefined,
-    signal: callSignal(req.timeoutMs ?? 30_000),
+    signal: callSignal(req.timeoutMs),
   });
   const text = await res.text();
   let body: unknown = undefined;

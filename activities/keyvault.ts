@@ -35,7 +35,7 @@ export function createPasswordStore(config: Config, credential: TokenCredential)
       const secret = await client.setSecret(name, password, {
         tags,
         contentType: 'password',
-        abortSignal: callSignal(30_000),
+        abortSignal: callSignal(),
       });
       return secret.properties.id ?? null;
     },

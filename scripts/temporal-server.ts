@@ -9,7 +9,7 @@ import { freePort } from './ports';
 export const SEARCH_ATTRIBUTES = ['NiuEnvironment', 'NiuUserPrincipalName', 'NiuStep'] as const;
 
 /** Workflows the dev server keeps in its history cache (see the argument below). */
-export const HISTORY_CACHE_SIZE = 8192;
+const HISTORY_CACHE_SIZE = 8192;
 
 export const TEMPORAL_CLI = path.resolve(__dirname, '..', '.tools', 'bin', 'temporal');
 

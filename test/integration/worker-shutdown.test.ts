@@ -71,4 +71,13 @@ test('shutdown mid reserve-capacity ends after the grace time, and the next work
   const history = await again.fetchHistory();
   const cancelled = (history.events ?? []).filter((e) => e.activityTaskCanceledEventAttributes);
   expect(cancelled).toEqual([]);
+  // The attempt that ran the reservation to its end came after one the first worker gave up on.
+  const reserved = (history.events ?? []).find(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'reserveCapacity',
+  );
+  const started = (history.events ?? []).find(
+    (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === reserved?.eventId?.toString(),
+  )?.activityTaskStartedEventAttributes;
+  expect(started?.attempt).toBeGreaterThan(1);
+  expect(started?.lastFailure?.applicationFailureInfo?.type).toBe('activity-interrupted');
 }, 120_000);
