@@ -13,6 +13,7 @@ import {
   UPN_LOCK_WORKFLOW_TYPE,
   upnLockWorkflowId,
   type CapacityDecision,
+  type CapacityRequest,
   type LockDecision,
 } from '../workflows/types';
 
@@ -31,7 +32,7 @@ function bounded<T>(c: Client, fn: () => Promise<T>): Promise<T> {
 }
 
 export function entityActivities(config: Config, client: () => Promise<Client>) {
-  return {
+  const entities = {
     /**
      * Which of these runs are no longer running (ended, terminated, unknown). The entities use it
      * to take back a slot or the lock from a run that was terminated without releasing them.
@@ -100,7 +101,47 @@ export function entityActivities(config: Config, client: () => Promise<Client>) 
         }),
       ) as Promise<LockDecision>;
     },
+
+    /**
+     * Sends the run's reservation to the environment's capacity entity (signal-with-start: the
+     * entity is started if it is not running) and returns at once. The entity answers the run
+     * with a `capacityDecided` signal; the run waits for it on a durable condition, so no
+     * activity slot and no in-flight update is held while the entity decides (workflows/capacity.ts).
+     */
+    async requestSlot(input: CapacityRequest & { environment: string }): Promise<void> {
+      const c = await client();
+      const request: CapacityRequest = {
+        requestId: input.requestId,
+        userPrincipalName: input.userPrincipalName,
+        workflowId: input.workflowId,
+        runId: input.runId,
+      };
+      await bounded(c, () =>
+        c.workflow.signalWithStart(CAPACITY_WORKFLOW_TYPE, {
+          signal: 'requestSlot',
+          signalArgs: [request],
+          workflowId: capacityWorkflowId(input.environment, config.temporal.taskQueue),
+          taskQueue: config.temporal.taskQueue,
+          args: [{ environment: input.environment }],
+          staticSummary: `Non-interactive user capacity of ${input.environment}`,
+        }),
+      );
+    },
+
+    /**
+     * Step 0 in one activity: the account lock, then (only once it is held) the capacity request.
+     * A run that must wait for the lock asks for its slot (`requestSlot`) after the lock entity
+     * signalled it. One activity instead of two saves every request a workflow task round trip
+     * and six history events; a retry asks both again, which both entities answer with what the
+     * run already holds or has asked.
+     */
+    async admit(input: CapacityRequest & { environment: string }): Promise<{ lock: LockDecision }> {
+      const lock = await entities.acquireUpnLock(input);
+      if (lock.granted) await entities.requestSlot(input);
+      return { lock };
+    },
   };
+  return entities;
 }
 
 export type EntityActivities = ReturnType<typeof entityActivities>;

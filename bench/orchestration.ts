@@ -7,8 +7,8 @@ import { upnLockWorkflowId } from '../workflows/types';
 import type { BenchSandbox } from './stack';
 import { DOMAIN, pool, round, SKU } from './stats';
 
-/** Activities one provisioning run executes (lock, capacity, create, license, wait, mode, remove, re-read). */
-export const ACTIVITIES_PER_REQUEST = 8;
+/** Activities one provisioning run executes (admit: lock and capacity request; create, license, wait, mode, remove, re-read). */
+export const ACTIVITIES_PER_REQUEST = 7;
 
 export interface OrchestrationResult {
   requests: number;

@@ -9,12 +9,9 @@
 //
 // Options (environment): BENCH_REQUESTS (200), BENCH_PARKED (1000), BENCH_USERS (20),
 // BENCH_API_SECONDS (8), BENCH_CONNECTIONS (10).
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureCertificates } from '../sandbox/ca';
-import { loadConfig } from '../worker/config';
 import { startLatency, statusLatency, type ApiOverheadResult } from './api-overhead';
 import { orchestration, ZERO_DELAY_TIMING, type OrchestrationResult } from './orchestration';
 import {
@@ -25,7 +22,7 @@ import {
   type ServiceProvisionResult,
 } from './provision-time';
 import { provisionAsScript, type ScriptResult } from './script';
-import { startBenchStack, type BenchStack } from './stack';
+import { runTrustingSandboxCa, startBenchStack, type BenchStack } from './stack';
 import { round } from './stats';
 import { waiting, type WaitingResult } from './waiting';
 
@@ -258,23 +255,4 @@ function table(r: Results): string {
   ].join('\n');
 }
 
-// The sandbox's CA must be trusted from process start (NODE_EXTRA_CA_CERTS is read once):
-// without it, run again as a child that has it. The children inherit it too.
-async function entry(): Promise<void> {
-  const { caFile } = await ensureCertificates(path.join(loadConfig().dataDir, 'sandbox'));
-  if (process.env.NODE_EXTRA_CA_CERTS !== caFile) {
-    const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      stdio: 'inherit',
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
-    });
-    process.exit(child.status ?? 1);
-  }
-  await main();
-}
-
-entry().catch((err: unknown) => {
-  process.stderr.write(
-    `benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)} ${String((err as { cause?: unknown })?.cause ?? '')}\n`,
-  );
-  process.exit(1);
-});
+runTrustingSandboxCa(main);

@@ -1,12 +1,15 @@
 // Everything the benchmarks run against, as real processes on free ports: a Temporal dev server
 // on a fresh SQLite file, sandboxes (sandbox/main.ts, in memory), workers and APIs
 // (test/helpers/processes.ts). Each piece is stopped by `stop()`, also after a failure.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { ensureCertificates } from '../sandbox/ca';
 import { freePort, waitForPort } from '../scripts/ports';
+import { loadConfig } from '../worker/config';
 import { startDevServer, type DevServer } from '../scripts/temporal-server';
 import { clientCredentialsToken } from '../test/helpers/api';
 import {
@@ -109,4 +112,28 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Runs a bench entry point with the sandbox's CA trusted from process start (NODE_EXTRA_CA_CERTS
+ * is read once): without it, runs again as a child that has it. The children inherit it too.
+ */
+export function runTrustingSandboxCa(main: () => Promise<void>): void {
+  const entry = async (): Promise<void> => {
+    const { caFile } = await ensureCertificates(path.join(loadConfig().dataDir, 'sandbox'));
+    if (process.env.NODE_EXTRA_CA_CERTS !== caFile) {
+      const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+        stdio: 'inherit',
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
+      });
+      process.exit(child.status ?? 1);
+    }
+    await main();
+  };
+  entry().catch((err: unknown) => {
+    process.stderr.write(
+      `benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)} ${String((err as { cause?: unknown })?.cause ?? '')}\n`,
+    );
+    process.exit(1);
+  });
 }

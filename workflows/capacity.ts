@@ -2,26 +2,43 @@
 // `niu-capacity:<environment>`) that hands out non-interactive user slots one at a time.
 //
 // Why an entity: the limit is per environment and the check-then-set of "read the count, take
-// a slot" must be atomic across all requests. The entity's `reserve` update (and `release`) run under a mutex:
-// it reads the live figures (RetrieveOrganizationResources through an activity), and grants a
-// slot only if used + reserved < limit. A request holds its slot until it has set access mode 4
-// (from then on Dataverse counts it) or until it ends, whatever the outcome: it signals
+// a slot" must be atomic across all requests. Reservations and releases run under a mutex: a
+// decision reads the live figures (RetrieveOrganizationResources through a local activity) and
+// grants a slot only if used + reserved < limit. A request holds its slot until it has set access
+// mode 4 (from then on Dataverse counts it) or until it ends, whatever the outcome: it signals
 // `release` in both cases (a non-cancellable scope on the way out). Between setting the mode and
 // releasing, the request is counted twice, which errs on the safe side.
+//
+// How a run asks: by the `requestSlot` signal (sent with signal-with-start by the `admit` or
+// `requestSlot` activity), and the entity answers with a `capacityDecided` signal to that run,
+// which waits on a durable condition. The earlier `reserve` update is still served for runs
+// started before (workflow versioning), but it does not scale: the server admits at most 10
+// in-flight updates per workflow (history.maxInFlightUpdates, also Temporal Cloud's limit), a
+// reserve update stays in flight until its batch is decided, and the activity waiting for it
+// holds a slot. 1,000 requests started together parked 4 in 5 minutes that way (bench).
 import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
+  log,
   proxyLocalActivities,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { releaseCapacitySignal, reservationsQuery, reserveUpdate } from './definitions';
+import {
+  capacityDecidedSignal,
+  releaseCapacitySignal,
+  requestSlotSignal,
+  reservationsQuery,
+  reserveUpdate,
+} from './definitions';
 import { WorkflowMutex } from './mutex';
-import type { CapacityDecision } from './types';
+import type { CapacityDecision, CapacityRequest } from './types';
 
-// Local activities, not activities: every request's reserveCapacity activity holds an activity
+// Local activities, not activities: a reserveCapacity activity (the update path) holds an activity
 // slot while it waits for this entity's answer, so under load (200 requests at once, the
 // benchmark) all slots were taken by waiting reservations and the entity's own read queued
 // behind them until their start-to-close timeouts freed slots: a minute per batch. Local
@@ -58,12 +75,27 @@ export async function environmentCapacity(state: CapacityState): Promise<void> {
   // trip each (about 2 s apiece on a busy 2-core machine: the 30th of 30 simultaneous requests
   // waited a minute); a batch costs one. The check stays as strict: used (as read) + holders
   // (including this batch's grants) < limit.
+  // A queued reservation: `answer` resolves the update or signals the requesting run; `fail`
+  // rejects the update (its activity retries) or keeps a signalled request for a later batch.
   type Pending = {
     req: { requestId: string; userPrincipalName: string };
-    resolve(d: CapacityDecision): void;
-    reject(err: unknown): void;
+    answer(d: CapacityDecision): void;
+    fail(err: unknown): void;
   };
   const queue: Pending[] = [];
+  let booked = false;
+  // The first arrival books a turn behind the mutex; later arrivals ride along with it.
+  const book = (): void => {
+    if (booked) return;
+    booked = true;
+    void mutex.run(async () => {
+      booked = false;
+      await decideBatch();
+    });
+  };
+  // Signalled answers of the batch being decided, delivered before the mutex is let go.
+  let deliveries: Promise<void>[] = [];
+  let retryLater: Pending[] = [];
   const decideBatch = async (): Promise<void> => {
     const batch = queue.splice(0);
     const othersThan = (id: string): number => [...holders.keys()].filter((h) => h !== id).length;
@@ -71,9 +103,9 @@ export async function environmentCapacity(state: CapacityState): Promise<void> {
     try {
       let live = await readEnvironmentCapacity({ environment: state.environment });
       let lookedForGone = false;
-      for (const { req, resolve } of batch) {
+      for (const { req, answer } of batch) {
         if (holders.has(req.requestId)) {
-          resolve({ granted: true, ...live, reserved: othersThan(req.requestId) });
+          answer({ granted: true, ...live, reserved: othersThan(req.requestId) });
           answered++;
           continue;
         }
@@ -90,23 +122,56 @@ export async function environmentCapacity(state: CapacityState): Promise<void> {
         const reserved = othersThan(req.requestId);
         const granted = live.used + reserved < live.limit;
         if (granted) holders.set(req.requestId, req.userPrincipalName);
-        resolve({ granted, ...live, reserved });
+        answer({ granted, ...live, reserved });
         answered++;
       }
     } catch (err) {
-      // An activity failed for good: the rest of the batch fails (their reserveCapacity activities retry).
-      for (const p of batch.slice(answered)) p.reject(err);
+      // A read failed for good: the rest of the batch fails (update callers retry; signalled
+      // requests are decided again a little later).
+      for (const p of batch.slice(answered)) p.fail(err);
+    }
+    const sending = deliveries;
+    deliveries = [];
+    await Promise.all(sending);
+    if (retryLater.length > 0) {
+      const again = retryLater;
+      retryLater = [];
+      await sleep('5 seconds');
+      queue.unshift(...again);
+      book();
     }
   };
   setHandler(
     reserveUpdate,
     (req) =>
       new Promise<CapacityDecision>((resolve, reject) => {
-        queue.push({ req, resolve, reject });
-        // The first of a batch books a turn behind the mutex; later arrivals ride along with it.
-        if (queue.length === 1) void mutex.run(decideBatch);
+        queue.push({ req, answer: resolve, fail: reject });
+        book();
       }),
   );
+  const deliver = async (req: CapacityRequest, d: CapacityDecision): Promise<void> => {
+    try {
+      await getExternalWorkflowHandle(req.workflowId, req.runId).signal(capacityDecidedSignal, {
+        requestId: req.requestId,
+        ...d,
+      });
+    } catch (err) {
+      // The run is gone (terminated): it will never use or release the slot.
+      log.warn('capacity decision could not be delivered', { workflowId: req.workflowId, error: String(err) });
+      if (d.granted) holders.delete(req.requestId);
+    }
+  };
+  setHandler(requestSlotSignal, (req) => {
+    // A retried activity may send the same request twice; one answer is enough.
+    if (queue.some((p) => p.req.requestId === req.requestId)) return;
+    const pending: Pending = {
+      req,
+      answer: (d) => deliveries.push(deliver(req, d)),
+      fail: () => retryLater.push(pending),
+    };
+    queue.push(pending);
+    book();
+  });
   // Releases queue behind a decision in flight. A holder releases right after its access mode
   // became 4; dropping it while a decision holds a count read before that PATCH would count the
   // holder nowhere and grant one slot too many. Behind the mutex, the next decision reads a count
@@ -119,7 +184,7 @@ export async function environmentCapacity(state: CapacityState): Promise<void> {
   setHandler(reservationsQuery, () => ({ reserved: holders.size, holders: [...holders.keys()] }));
 
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY);
-  await condition(() => mutex.idle && allHandlersFinished());
+  await condition(() => mutex.idle && queue.length === 0 && allHandlersFinished());
   await continueAsNew<typeof environmentCapacity>({
     environment: state.environment,
     holders: Object.fromEntries(holders),

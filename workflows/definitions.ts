@@ -2,7 +2,14 @@
 // entity activities).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { CapacityDecision, CapacityReservations, LockDecision, LockHolder, StatusDocument } from './types';
+import type {
+  CapacityDecision,
+  CapacityRequest,
+  CapacityReservations,
+  LockDecision,
+  LockHolder,
+  StatusDocument,
+} from './types';
 import { CAPACITY_QUERY, STATUS_QUERY } from './types';
 
 export const statusQuery = defineQuery<StatusDocument>(STATUS_QUERY);
@@ -10,6 +17,9 @@ export const statusQuery = defineQuery<StatusDocument>(STATUS_QUERY);
 export const reserveUpdate = defineUpdate<CapacityDecision, [{ requestId: string; userPrincipalName: string }]>(
   'reserve',
 );
+/** A reservation asked by signal; the entity answers with `capacityDecided` to the requesting run. */
+export const requestSlotSignal = defineSignal<[CapacityRequest]>('requestSlot');
+export const capacityDecidedSignal = defineSignal<[CapacityDecision & { requestId: string }]>('capacityDecided');
 export const releaseCapacitySignal = defineSignal<[{ requestId: string }]>('release');
 export const reservationsQuery = defineQuery<CapacityReservations>(CAPACITY_QUERY);
 

@@ -7,6 +7,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -21,13 +22,22 @@ import {
 import type { Activities } from '../activities';
 import type { SystemUser } from '../activities/dataverse';
 import { SYNC_PENDING, SYNC_TIMEOUT, type SyncPendingDetails } from './sync-wait';
-import { lockGrantedSignal, NiuStep, releaseCapacitySignal, releaseLockSignal, statusQuery } from './definitions';
+import {
+  capacityDecidedSignal,
+  lockGrantedSignal,
+  NiuStep,
+  releaseCapacitySignal,
+  releaseLockSignal,
+  statusQuery,
+} from './definitions';
 import { StatusBuilder } from './status';
 import { resolveTiming } from './timing';
 import {
   capacityWorkflowId,
   NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE,
   upnLockWorkflowId,
+  type CapacityDecision,
+  type LockDecision,
   type ProvisionInput,
   type ProvisionResult,
   type ProvisionTiming,
@@ -67,6 +77,8 @@ function stepActivities(timing: ProvisionTiming) {
   const one = <K extends keyof Activities>(name: K, options: ActivityOptions): Activities[K] =>
     proxyActivities<Activities>(options)[name];
   return {
+    admit: one('admit', remote('take the per-account lock, then ask for a non-interactive user slot')),
+    requestSlot: one('requestSlot', remote('ask for a non-interactive user slot')),
     acquireUpnLock: one('acquireUpnLock', remote('take the per-account lock', { startToCloseTimeout: '30 seconds' })),
     reserveCapacity: one('reserveCapacity', remote('reserve a non-interactive user slot')),
     createEntraUser: one('createEntraUser', remote('create or adopt the Entra ID account')),
@@ -95,6 +107,15 @@ function stepActivities(timing: ProvisionTiming) {
     undoAccessMode: one('setAccessMode', undo('compensate: reset the access mode')),
   };
 }
+
+/**
+ * Patch ids (workflow versioning): runs that started before a change replay the commands they
+ * recorded, runs started after it take the new path.
+ * - ADMIT: the account lock and the capacity slot asked in one activity (`admit`).
+ * - RELEASE_ALONGSIDE: the capacity slot is released alongside the next step, not before it.
+ */
+const ADMIT = 'admit-in-one-activity';
+const RELEASE_ALONGSIDE = 'release-capacity-alongside-next-step';
 
 const NON_INTERACTIVE = 4;
 const READ_WRITE = 0;
@@ -128,6 +149,8 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
   const info = workflowInfo();
   const timing = resolveTiming(input.timing);
   const {
+    admit,
+    requestSlot,
     acquireUpnLock,
     reserveCapacity,
     createEntraUser,
@@ -154,6 +177,12 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
   setHandler(lockGrantedSignal, () => {
     lockGranted = true;
   });
+  // The capacity entity's answer (the first one counts; a retried request may be answered twice).
+  let decided: CapacityDecision | null = null;
+  // (Sent to this run by id; the requestId it carries is for people reading the history.)
+  setHandler(capacityDecidedSignal, ({ requestId: _id, ...decision }) => {
+    decided ??= decision;
+  });
 
   // What this run did, so compensation undoes exactly that.
   const did = {
@@ -178,16 +207,22 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     setCurrentDetails(`**${step}**${detail ? `: ${detail}` : ''}`);
   };
 
-  const releaseCapacity = async (): Promise<void> => {
-    if (!did.capacityRequested || did.capacityReleased) return;
+  // Once per run; every caller gets the same promise, so the run never completes before the
+  // signal is delivered (the server drops a signal whose sender has closed).
+  let capacityRelease: Promise<void> | null = null;
+  const releaseCapacity = (): Promise<void> => {
+    if (!did.capacityRequested) return Promise.resolve();
     did.capacityReleased = true;
-    try {
-      await getExternalWorkflowHandle(capacityWorkflowId(env, info.taskQueue)).signal(releaseCapacitySignal, {
-        requestId,
-      });
-    } catch (err) {
-      log.warn('capacity release not delivered', { error: String(err) });
-    }
+    capacityRelease ??= CancellationScope.nonCancellable(async () => {
+      try {
+        await getExternalWorkflowHandle(capacityWorkflowId(env, info.taskQueue)).signal(releaseCapacitySignal, {
+          requestId,
+        });
+      } catch (err) {
+        log.warn('capacity release not delivered', { error: String(err) });
+      }
+    });
+    return capacityRelease;
   };
   const releaseLock = async (): Promise<void> => {
     if (!did.lockRequested) return;
@@ -206,7 +241,21 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     // other), then one slot of the environment's non-interactive user limit.
     begin('reserve-capacity', 'taking the account lock');
     did.lockRequested = true;
-    const lock = await acquireUpnLock({ userPrincipalName: upn, workflowId: info.workflowId, runId: info.runId });
+    const admission = {
+      environment: env,
+      requestId,
+      userPrincipalName: upn,
+      workflowId: info.workflowId,
+      runId: info.runId,
+    };
+    const admitted = patched(ADMIT);
+    let lock: LockDecision;
+    if (admitted) {
+      did.capacityRequested = true;
+      ({ lock } = await admit(admission));
+    } else {
+      lock = await acquireUpnLock({ userPrincipalName: upn, workflowId: info.workflowId, runId: info.runId });
+    }
     if (!lock.granted && !lockGranted) {
       status.waiting(
         'reserve-capacity',
@@ -217,7 +266,21 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
       status.running('reserve-capacity', 'account lock taken');
     }
     did.capacityRequested = true;
-    const slot = await reserveCapacity({ environment: env, requestId, userPrincipalName: upn });
+    let slot: CapacityDecision;
+    if (admitted) {
+      if (!lock.granted) await requestSlot(admission);
+      // The entity answers by signal; bounded like any step, in case it never does.
+      if (!(await condition(() => decided !== null, timing.stepRetryWindowMs))) {
+        throw ApplicationFailure.create({
+          type: 'internal',
+          message: `no capacity decision for ${env} within ${Math.round(timing.stepRetryWindowMs / 1000)} s`,
+          nonRetryable: true,
+        });
+      }
+      slot = decided!;
+    } else {
+      slot = await reserveCapacity({ environment: env, requestId, userPrincipalName: upn });
+    }
     if (!slot.granted) {
       throw ApplicationFailure.create({
         type: 'capacity-exhausted',
@@ -311,7 +374,13 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
       });
     }
     status.complete('set-access-mode', 'access mode 4 (non-interactive)');
-    await releaseCapacity();
+    if (patched(RELEASE_ALONGSIDE)) {
+      // The next step starts in the same workflow task as the release; the `finally` below waits
+      // for its delivery. Awaiting it here cost a workflow task round trip per request.
+      void releaseCapacity();
+    } else {
+      await releaseCapacity();
+    }
 
     // 4b. assign-security-roles, while the user is still licensed (roles need an enabled user).
     if (input.securityRoles.length === 0 && !input.businessUnit) {

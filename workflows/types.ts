@@ -162,6 +162,14 @@ export interface EnvironmentCapacity {
 }
 
 /** Answer of the capacity entity's `reserve` update. */
+/** What a run asks the capacity entity for, and where the answer goes. */
+export interface CapacityRequest {
+  requestId: string;
+  userPrincipalName: string;
+  workflowId: string;
+  runId: string;
+}
+
 export interface CapacityDecision {
   granted: boolean;
   limit: number;

@@ -1,7 +1,7 @@
-// A worker shutting down while activities wait on slow calls: the shutdown ends after the grace
-// time instead of waiting for the calls (or forever: the reserve-capacity step waits for an update
-// that the capacity entity, on this same worker, can no longer answer once it stops polling),
-// and the interrupted attempt is retried by the next worker, so the request still succeeds.
+// A worker shutting down while work waits on slow calls: the shutdown ends after the grace time
+// instead of waiting for the calls (or forever), and the next worker carries the request on to
+// success. Two places: a step's activity (retried as an interrupted attempt), and the capacity
+// entity's own read, a local activity the SDK never cancels (the entity decides again later).
 import type { WorkflowHandle } from '@temporalio/client';
 import { startTestSandbox, type Sandbox, type SandboxControl } from '../helpers/sandbox';
 import {
@@ -43,16 +43,16 @@ async function waitForPendingActivity(handle: WorkflowHandle, type: string): Pro
   }
 }
 
-test('shutdown mid reserve-capacity ends after the grace time, and the next worker finishes the request', async () => {
-  const taskQueue = testTaskQueue('shutdown');
-  const env = { WORKER_SHUTDOWN_GRACE_MS: String(GRACE_MS) };
-  const first = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue, env });
-  workers.push(first);
-  // The capacity entity's read of the limit and count hangs: reserve-capacity waits on it.
-  await control.faults([{ service: 'dataverse', path: 'RetrieveOrganizationResources', delayMs: SLOW_MS }]);
-  const handle = await startProvision(first, provisionInput('svc-shutdown@contoso.onmicrosoft.com'));
-  await waitForPendingActivity(handle, 'reserveCapacity');
+async function waitForFaultHit(): Promise<void> {
+  const until = Date.now() + 30_000;
+  while (!(await control.listFaults()).faults.some((f) => f.hits > 0)) {
+    if (Date.now() > until) throw new Error('the slow call was never made');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
+/** Stops `first` mid-call, clears the fault, and lets a second worker finish the request. */
+async function stopThenFinish(first: TestWorker, handle: WorkflowHandle, taskQueue: string) {
   const t0 = Date.now();
   await first.stop();
   const stopMs = Date.now() - t0;
@@ -61,23 +61,56 @@ test('shutdown mid reserve-capacity ends after the grace time, and the next work
   expect(stopMs).toBeLessThan(SLOW_MS / 4);
 
   await control.clearFaults();
-  const second = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue, env });
+  const second = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue, env: workerEnv });
   workers.push(second);
   const again = second.client.workflow.getHandle(handle.workflowId); // the first worker's client is closed
   await again.result();
-  const doc = await statusOf(again);
-  expect(doc.status).toBe('succeeded');
-  // The interrupted attempt failed as retryable (not as a cancellation) and was run again.
+  expect((await statusOf(again)).status).toBe('succeeded');
   const history = await again.fetchHistory();
-  const cancelled = (history.events ?? []).filter((e) => e.activityTaskCanceledEventAttributes);
-  expect(cancelled).toEqual([]);
-  // The attempt that ran the reservation to its end came after one the first worker gave up on.
-  const reserved = (history.events ?? []).find(
-    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'reserveCapacity',
+  // Interrupted, never cancelled.
+  expect((history.events ?? []).filter((e) => e.activityTaskCanceledEventAttributes)).toEqual([]);
+  return history.events ?? [];
+}
+
+const workerEnv = { WORKER_SHUTDOWN_GRACE_MS: String(GRACE_MS) };
+
+test('shutdown mid-activity ends after the grace time; the interrupted attempt runs again on the next worker', async () => {
+  const taskQueue = testTaskQueue('shutdown-activity');
+  const first = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue, env: workerEnv });
+  workers.push(first);
+  // Creating the account hangs: create-entra-user's activity waits on it.
+  await control.faults([{ service: 'graph', method: 'POST', path: '^/v1\\.0/users$', delayMs: SLOW_MS }]);
+  const handle = await startProvision(first, provisionInput('svc-shutdown-a@contoso.onmicrosoft.com'));
+  await waitForPendingActivity(handle, 'createEntraUser');
+  await waitForFaultHit();
+
+  const events = await stopThenFinish(first, handle, taskQueue);
+  // The attempt that created the account came after one the first worker gave up on.
+  const scheduled = events.find(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'createEntraUser',
   );
-  const started = (history.events ?? []).find(
-    (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === reserved?.eventId?.toString(),
+  const started = events.find(
+    (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduled?.eventId?.toString(),
   )?.activityTaskStartedEventAttributes;
   expect(started?.attempt).toBeGreaterThan(1);
   expect(started?.lastFailure?.applicationFailureInfo?.type).toBe('activity-interrupted');
+}, 120_000);
+
+test('shutdown while the capacity entity reads the limit ends after the grace time; the entity decides again on the next worker', async () => {
+  const taskQueue = testTaskQueue('shutdown-entity');
+  const first = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue, env: workerEnv });
+  workers.push(first);
+  // The capacity entity's read of the limit and count (a local activity) hangs.
+  await control.faults([{ service: 'dataverse', path: 'RetrieveOrganizationResources', delayMs: SLOW_MS }]);
+  const handle = await startProvision(first, provisionInput('svc-shutdown-b@contoso.onmicrosoft.com'));
+  await waitForFaultHit();
+  const reads = (await control.requests({ service: 'dataverse', path: 'RetrieveOrganizationResources' })).length;
+
+  const events = await stopThenFinish(first, handle, taskQueue);
+  // Decided by a read after the interrupted one, and exactly one slot was asked for.
+  expect(
+    (await control.requests({ service: 'dataverse', path: 'RetrieveOrganizationResources' })).length,
+  ).toBeGreaterThan(reads);
+  const decisions = events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'capacityDecided');
+  expect(decisions.length).toBeGreaterThanOrEqual(1);
 }, 120_000);
