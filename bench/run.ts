@@ -8,7 +8,8 @@
 //   4. time to provision 20     (bench/provision-time.ts, bench/script.ts)
 //
 // Options (environment): BENCH_REQUESTS (200), BENCH_PARKED (1000), BENCH_USERS (20),
-// BENCH_API_SECONDS (8), BENCH_CONNECTIONS (10).
+// BENCH_API_SECONDS (8), BENCH_CONNECTIONS (10), BENCH_ONLY (which to run, e.g. `3` or `1,4`;
+// 1 and 2 run together: 2 reads the requests 1 provisioned).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -56,9 +57,11 @@ async function main(): Promise<void> {
   const users = num('BENCH_USERS', 20);
   const apiMs = num('BENCH_API_SECONDS', 8) * 1000;
   const connections = num('BENCH_CONNECTIONS', 10);
+  const only = new Set((process.env.BENCH_ONLY || '1,2,3,4').split(',').map((n) => n.trim()));
+  if (only.has('2')) only.add('1');
   const results: Results = {
     date: new Date().toISOString(),
-    command: 'npm run bench',
+    command: process.env.BENCH_ONLY ? `BENCH_ONLY=${process.env.BENCH_ONLY} npm run bench` : 'npm run bench',
     machine: {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
@@ -87,77 +90,90 @@ async function main(): Promise<void> {
 
     // 4 (baseline) runs in the background from the start: the script is mostly waiting, and
     // 20 users one after another take 20 x 20 s at least.
-    await prepareSyncDelay(sandboxB);
-    log(`4. script baseline: ${users} users one after another (in the background)`);
-    const script = provisionAsScript(sandboxB, users);
-    script.catch(() => undefined);
+    let script: Promise<ScriptResult> | undefined;
+    if (only.has('4')) {
+      await prepareSyncDelay(sandboxB);
+      log(`4. script baseline: ${users} users one after another (in the background)`);
+      script = provisionAsScript(sandboxB, users);
+      script.catch(() => undefined);
+    }
 
-    // 1. orchestration
-    log('1. orchestration overhead');
-    const mainQueue = 'bench-main';
-    const benchWorker = await stack.worker({ sandbox: sandboxA, taskQueue: mainQueue, bench: true });
-    const api = await stack.api({ sandbox: sandboxA, taskQueue: mainQueue, workflowTiming: ZERO_DELAY_TIMING });
-    const orch = await orchestration({
-      client,
-      api,
-      sandbox: sandboxA,
-      taskQueue: mainQueue,
-      requests,
-      concurrency: 50,
-      log,
-    });
-    const { ids, ...orchFigures } = orch;
-    results.orchestration = orchFigures;
-
-    // 2. API overhead: status of the requests just provisioned; then starts on a queue no worker
-    // polls, so the workflows they create do not load the machine while latency is measured.
-    log('2. API overhead');
-    const token = await sandboxA.operatorToken();
-    const status = await statusLatency({ client, api, token, ids, connections, durationMs: apiMs });
-    await benchWorker.kill('SIGTERM');
-    const idleApi = await stack.api({ sandbox: sandboxA, taskQueue: 'bench-idle', workflowTiming: ZERO_DELAY_TIMING });
-    const start = await startLatency({
-      client,
-      api: idleApi,
-      token,
-      taskQueue: 'bench-idle',
-      connections,
-      durationMs: apiMs,
-    });
-    await api.kill('SIGTERM');
-    await idleApi.kill('SIGTERM');
-    results.api = { connections, durationSeconds: apiMs / 1000, start, status };
-
-    // 3. waiting at scale, on the service's own worker process.
-    log(`3. waiting at scale: ${parked} parked requests`);
-    const parkQueue = 'bench-park';
-    const parkWorker = await stack.worker({ sandbox: sandboxA, taskQueue: parkQueue });
-    await guard('3. waiting at scale', async () => {
-      results.waiting = await waiting({
+    if (only.has('1')) {
+      // 1. orchestration
+      log('1. orchestration overhead');
+      const mainQueue = 'bench-main';
+      const benchWorker = await stack.worker({ sandbox: sandboxA, taskQueue: mainQueue, bench: true });
+      const api = await stack.api({ sandbox: sandboxA, taskQueue: mainQueue, workflowTiming: ZERO_DELAY_TIMING });
+      const orch = await orchestration({
         client,
+        api,
         sandbox: sandboxA,
-        worker: parkWorker,
-        taskQueue: parkQueue,
-        requests: parked,
+        taskQueue: mainQueue,
+        requests,
+        concurrency: 50,
         log,
       });
-    });
-    await parkWorker.kill('SIGKILL'); // its parked requests stay parked; nothing else to do for them
+      const { ids, ...orchFigures } = orch;
+      results.orchestration = orchFigures;
 
-    // 4. the service's side.
-    log(`4. service: ${users} users at once with a ${SYNC_DELAY_MS / 1000} s sync delay`);
-    const provQueue = 'bench-provision';
-    await stack.worker({ sandbox: sandboxB, taskQueue: provQueue });
-    const provApi = await stack.api({
-      sandbox: sandboxB,
-      taskQueue: provQueue,
-      workflowTiming: { ...PROVISION_TIMING, syncTimeoutMs: 600_000 },
-    });
-    await guard('4. time to provision', async () => {
-      const service = await provisionThroughService({ client, api: provApi, sandbox: sandboxB, users });
-      log('4. waiting for the script baseline to finish');
-      results.provision = { service, script: await script, syncDelaySeconds: SYNC_DELAY_MS / 1000 };
-    });
+      // 2. API overhead: status of the requests just provisioned; then starts on a queue no worker
+      // polls, so the workflows they create do not load the machine while latency is measured.
+      log('2. API overhead');
+      const token = await sandboxA.operatorToken();
+      const status = await statusLatency({ client, api, token, ids, connections, durationMs: apiMs });
+      await benchWorker.kill('SIGTERM');
+      const idleApi = await stack.api({
+        sandbox: sandboxA,
+        taskQueue: 'bench-idle',
+        workflowTiming: ZERO_DELAY_TIMING,
+      });
+      const start = await startLatency({
+        client,
+        api: idleApi,
+        token,
+        taskQueue: 'bench-idle',
+        connections,
+        durationMs: apiMs,
+      });
+      await api.kill('SIGTERM');
+      await idleApi.kill('SIGTERM');
+      results.api = { connections, durationSeconds: apiMs / 1000, start, status };
+    }
+
+    if (only.has('3')) {
+      // 3. waiting at scale, on the service's own worker process.
+      log(`3. waiting at scale: ${parked} parked requests`);
+      const parkQueue = 'bench-park';
+      const parkWorker = await stack.worker({ sandbox: sandboxA, taskQueue: parkQueue });
+      await guard('3. waiting at scale', async () => {
+        results.waiting = await waiting({
+          client,
+          sandbox: sandboxA,
+          worker: parkWorker,
+          taskQueue: parkQueue,
+          requests: parked,
+          log,
+        });
+      });
+      await parkWorker.kill('SIGKILL'); // its parked requests stay parked; nothing else to do for them
+    }
+
+    if (script) {
+      // 4. the service's side.
+      log(`4. service: ${users} users at once with a ${SYNC_DELAY_MS / 1000} s sync delay`);
+      const provQueue = 'bench-provision';
+      await stack.worker({ sandbox: sandboxB, taskQueue: provQueue });
+      const provApi = await stack.api({
+        sandbox: sandboxB,
+        taskQueue: provQueue,
+        workflowTiming: { ...PROVISION_TIMING, syncTimeoutMs: 600_000 },
+      });
+      await guard('4. time to provision', async () => {
+        const service = await provisionThroughService({ client, api: provApi, sandbox: sandboxB, users });
+        log('4. waiting for the script baseline to finish');
+        results.provision = { service, script: await script!, syncDelaySeconds: SYNC_DELAY_MS / 1000 };
+      });
+    }
   } finally {
     await stack?.stop();
   }
