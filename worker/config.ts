@@ -79,12 +79,13 @@ export interface Config {
     metricsPort: number;
     maxConcurrentActivities: number;
     /**
-     * Workflows kept in the worker's cache. Bounded (100) rather than the SDK's default, which is
-     * sized from the heap limit (about 2,000 here): a parked request needs no cache while it
-     * waits, and each cached run cost about 2 MB of worker memory (bench: 900 MB at 400 parked
-     * with the SDK's default, 458 to 603 MB with 20, 50 or 100, parking as fast).
+     * Workflows kept in the worker's cache (null: the SDK's default, sized from the heap limit,
+     * about 2,000 here). A bound trades memory for replays: each cached run costs about 2 MB
+     * (bench, 400 parked: 900 MB with the default, 603 MB with 100), but below the number of
+     * runs busy at once every workflow task replays the whole history (bench: with 100, a burst of
+     * 1,000 requests parked about 1 per second instead of 5).
      */
-    maxCachedWorkflows: number;
+    maxCachedWorkflows: number | null;
     /** Prebuilt workflow bundle (webpack output) to load instead of bundling workflows/ at start. */
     workflowBundlePath: string | null;
   };
@@ -333,7 +334,7 @@ export function loadConfig(env: Env = process.env): Config {
       shutdownGraceMs: int(env, 'WORKER_SHUTDOWN_GRACE_MS', 10_000),
       metricsPort: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
       maxConcurrentActivities: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 100, 1),
-      maxCachedWorkflows: int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 100, 0),
+      maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS ? int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 0) : null,
       workflowBundlePath: bundlePath(env, 'WORKER_WORKFLOW_BUNDLE'),
     },
     sandbox: { url: sandboxUrl, host: str(env, 'SANDBOX_HOST', '127.0.0.1'), port: sandboxPort },

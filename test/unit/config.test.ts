@@ -19,8 +19,8 @@ describe('loadConfig', () => {
     expect(config.environments[0]?.dataverseUrl).toBe('https://127.0.0.1:4443/dataverse/contoso-prod');
   });
 
-  test('the workflow cache holds 100 runs unless WORKER_MAX_CACHED_WORKFLOWS sets it', () => {
-    expect(loadConfig({}).worker.maxCachedWorkflows).toBe(100);
+  test("the workflow cache size is the SDK's unless WORKER_MAX_CACHED_WORKFLOWS sets it", () => {
+    expect(loadConfig({}).worker.maxCachedWorkflows).toBeNull();
     expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '500' }).worker.maxCachedWorkflows).toBe(500);
   });
 
