@@ -2,6 +2,8 @@
 // posts PROFILE_USERS requests at once (20) with a PROFILE_SYNC_MS sync delay (20 s), and reads
 // every finished history: for each activity, when it was scheduled, when a worker started it and
 // when it completed, as seconds since the burst began (median and max over the requests).
+// With PROFILE_ENTITY=1 it also prints the capacity entity's history per 2 s: requests in,
+// decisions sent and delivered, releases, workflow tasks.
 // Not a benchmark (no baseline): the tool to find what a benchmark's miss is made of.
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
@@ -9,6 +11,7 @@ import { postRequest } from './orchestration';
 import { PROVISION_TIMING } from './provision-time';
 import { runTrustingSandboxCa, startBenchStack } from './stack';
 import { DOMAIN, percentile, round, SKU } from './stats';
+import { capacityWorkflowId } from '../workflows/types';
 
 const EventType = temporal.api.enums.v1.EventType;
 const num = (name: string, fallback: number): number => {
@@ -108,6 +111,27 @@ async function main(): Promise<void> {
             100,
           )}`,
       );
+    }
+    // The capacity entity's side: per 2 s since the burst, requests in, decisions out, workflow tasks.
+    if (process.env.PROFILE_ENTITY) {
+      const h = await stack.client.workflow.getHandle(capacityWorkflowId('contoso-prod', taskQueue)).fetchHistory();
+      const buckets = new Map<number, Record<string, number>>();
+      for (const e of h.events ?? []) {
+        const b = Math.floor((ms(e.eventTime) - t0) / 2000) * 2;
+        const kind =
+          e.workflowExecutionSignaledEventAttributes?.signalName ??
+          (e.signalExternalWorkflowExecutionInitiatedEventAttributes ? 'decision-sent' : null) ??
+          (e.externalWorkflowExecutionSignaledEventAttributes ? 'decision-delivered' : null) ??
+          (e.workflowTaskCompletedEventAttributes ? 'wft' : null) ??
+          (e.markerRecordedEventAttributes ? 'local-activity' : null) ??
+          (e.workflowTaskFailedEventAttributes ? 'wft-FAILED' : null);
+        if (!kind) continue;
+        const row = buckets.get(b) ?? {};
+        row[kind] = (row[kind] ?? 0) + 1;
+        buckets.set(b, row);
+      }
+      out.push(`capacity entity (${h.events?.length} events):`);
+      for (const [b, row] of buckets) out.push(`  ${String(b).padStart(4)} s ${JSON.stringify(row)}`);
     }
     // The worker's own view: how long workflow tasks waited for it and took in it (sums / counts).
     const metrics = await worker.metrics();

@@ -98,7 +98,7 @@ export async function environmentCapacity(state: CapacityState): Promise<void> {
   let retryLater: Pending[] = [];
   const decideBatch = async (): Promise<void> => {
     const batch = queue.splice(0);
-    const othersThan = (id: string): number => [...holders.keys()].filter((h) => h !== id).length;
+    const othersThan = (id: string): number => holders.size - (holders.has(id) ? 1 : 0);
     let answered = 0;
     try {
       let live = await readEnvironmentCapacity({ environment: state.environment });
