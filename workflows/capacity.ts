@@ -10,8 +10,9 @@
 // releasing, the request is counted twice, which errs on the safe side.
 //
 // How a run asks: by the `requestSlot` signal (sent with signal-with-start by the `admit` or
-// `requestSlot` activity), and the entity answers with a `capacityDecided` signal to that run,
-// which waits on a durable condition. The earlier `reserve` update is still served for runs
+// `requestSlot` activity), and the entity answers with a `capacityDecided` signal to that run
+// (sent by a local activity with the client, activities/entities.ts says why), which waits on a
+// durable condition. The earlier `reserve` update is still served for runs
 // started before (workflow versioning), but it does not scale: the server admits at most 10
 // in-flight updates per workflow (history.maxInFlightUpdates, also Temporal Cloud's limit), a
 // reserve update stays in flight until its batch is decided, and the activity waiting for it
@@ -20,7 +21,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  getExternalWorkflowHandle,
   log,
   proxyLocalActivities,
   setHandler,
@@ -28,13 +28,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import {
-  capacityDecidedSignal,
-  releaseCapacitySignal,
-  requestSlotSignal,
-  reservationsQuery,
-  reserveUpdate,
-} from './definitions';
+import { releaseCapacitySignal, requestSlotSignal, reservationsQuery, reserveUpdate } from './definitions';
 import { WorkflowMutex } from './mutex';
 import type { CapacityDecision, CapacityRequest } from './types';
 
@@ -48,6 +42,12 @@ const { closedRuns } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
   summary: 'find holders that ended without releasing their slot',
+});
+
+const { deliverCapacityDecisions } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '60 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
+  summary: 'send the decisions to the requesting runs',
 });
 
 const { readEnvironmentCapacity } = proxyLocalActivities<Activities>({
@@ -93,8 +93,8 @@ export async function environmentCapacity(state: CapacityState): Promise<void> {
       await decideBatch();
     });
   };
-  // Signalled answers of the batch being decided, delivered before the mutex is let go.
-  let deliveries: Promise<void>[] = [];
+  // Signalled answers of the batch being decided, sent together before the mutex is let go.
+  let decided: { request: CapacityRequest; decision: CapacityDecision }[] = [];
   let retryLater: Pending[] = [];
   const decideBatch = async (): Promise<void> => {
     const batch = queue.splice(0);
@@ -130,9 +130,9 @@ export async function environmentCapacity(state: CapacityState): Promise<void> {
       // requests are decided again a little later).
       for (const p of batch.slice(answered)) p.fail(err);
     }
-    const sending = deliveries;
-    deliveries = [];
-    await Promise.all(sending);
+    const sending = decided;
+    decided = [];
+    if (sending.length > 0) await deliver(sending);
     if (retryLater.length > 0) {
       const again = retryLater;
       retryLater = [];
@@ -149,27 +149,29 @@ export async function environmentCapacity(state: CapacityState): Promise<void> {
         book();
       }),
   );
-  const deliver = async (req: CapacityRequest, d: CapacityDecision): Promise<void> => {
+  const signalled = (req: CapacityRequest): Pending => {
+    const pending: Pending = {
+      req,
+      answer: (decision) => void decided.push({ request: req, decision }),
+      fail: () => void retryLater.push(pending),
+    };
+    return pending;
+  };
+  const deliver = async (sending: { request: CapacityRequest; decision: CapacityDecision }[]): Promise<void> => {
     try {
-      await getExternalWorkflowHandle(req.workflowId, req.runId).signal(capacityDecidedSignal, {
-        requestId: req.requestId,
-        ...d,
-      });
+      // Runs that are gone (terminated) will never use or release their slot.
+      for (const id of await deliverCapacityDecisions({ decisions: sending })) holders.delete(id);
     } catch (err) {
-      // The run is gone (terminated): it will never use or release the slot.
-      log.warn('capacity decision could not be delivered', { workflowId: req.workflowId, error: String(err) });
-      if (d.granted) holders.delete(req.requestId);
+      // Not delivered for good (Temporal unreachable, the worker stopping): decide them again
+      // later; a holder among them is answered with its slot, and a run takes the first answer.
+      log.warn('capacity decisions could not be delivered; deciding again later', { error: String(err) });
+      retryLater.push(...sending.map(({ request }) => signalled(request)));
     }
   };
   setHandler(requestSlotSignal, (req) => {
     // A retried activity may send the same request twice; one answer is enough.
     if (queue.some((p) => p.req.requestId === req.requestId)) return;
-    const pending: Pending = {
-      req,
-      answer: (d) => deliveries.push(deliver(req, d)),
-      fail: () => retryLater.push(pending),
-    };
-    queue.push(pending);
+    queue.push(signalled(req));
     book();
   });
   // Releases queue behind a decision in flight. A holder releases right after its access mode
