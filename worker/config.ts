@@ -80,7 +80,7 @@ export interface Config {
     maxConcurrentActivities: number;
     /**
      * Workflows kept in the worker's cache (null: the SDK's default, sized from the heap limit,
-     * about 2,000 here). A bound trades memory for replays: each cached run costs about 2 MB
+     * about 2,000 here). A bound trades memory for replays: each cached run costs about 1.2 MB
      * (bench, 400 parked: 900 MB with the default, 603 MB with 100), but below the number of
      * runs busy at once every workflow task replays the whole history (bench: with 100, a burst of
      * 1,000 requests parked about 1 per second instead of 5).
