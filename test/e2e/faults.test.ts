@@ -102,6 +102,7 @@ function startClients(
     upns.map(async (upn, i) => {
       await sleep(i * 50); // a burst, not one instant
       let id: string | undefined;
+      let lostAnswer = false;
       while (!id) {
         if (Date.now() > until) throw new Error(`${upn}: not accepted before the deadline`);
         const res = await http('POST', '/v1/non-interactive-users', {
@@ -109,8 +110,13 @@ function startClients(
           userPrincipalName: upn,
           displayName: `Fault test ${upn.split('@')[0]}`,
         });
-        if (res && (res.status === 202 || res.status === 200)) id = (res.body as { id: string }).id;
+        const body = res?.body as { id?: string; type?: string } | null;
+        if (res && (res.status === 202 || res.status === 200)) id = body!.id;
+        // A POST the killed API accepted but never answered: by the retry the request may already
+        // have finished, and the retry is told so, with the request's id (checked below).
+        else if (lostAnswer && res?.status === 409 && body?.type?.endsWith('/already-provisioned')) id = body.id;
         else if (!res || res.status >= 500) {
+          lostAnswer = true;
           log.retried++;
           await sleep(250);
         } else throw new Error(`${upn}: POST answered ${res.status} ${JSON.stringify(res.body)}`);
