@@ -71,13 +71,14 @@ test('7. throttling, outages and a lost create response: every request succeeds 
   const lost = requests.filter((r) => r.fault?.after);
   expect(lost).toHaveLength(1);
   expect(lost[0]!.method).toBe('POST');
-  // Faults were really injected at about the asked rate, in both services.
-  for (const service of ['graph', 'dataverse']) {
-    const all = requests.filter((r) => r.service === service);
-    const hit = all.filter((r) => r.fault && !r.fault.after);
-    expect(hit.length).toBeGreaterThan(0);
-    expect(hit.length / all.length).toBeGreaterThan(0.1);
-  }
+  // Faults were really injected, in both services, at about the asked rate (about 30 %). The
+  // rate is checked over both services together: one service alone makes a few dozen calls, and
+  // 3 of 32 (seen once in CI) is a 2 % tail at that size; 10 % of both together is far rarer.
+  const calls = requests.filter((r) => r.service === 'graph' || r.service === 'dataverse');
+  const hits = calls.filter((r) => r.fault && !r.fault.after);
+  for (const service of ['graph', 'dataverse'])
+    expect(hits.filter((r) => r.service === service).length).toBeGreaterThan(0);
+  expect(hits.length / calls.length).toBeGreaterThan(0.1);
   // Retry-After honoured: after a 429 on a call that belongs to one request (its UPN, account or
   // systemuser in the path), the same call came back no sooner than Retry-After said.
   const ids = [...upns, ...results.flatMap((r) => [r.entraObjectId, r.systemUserId])];
