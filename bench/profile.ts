@@ -10,14 +10,10 @@ import { temporal } from '@temporalio/proto';
 import { postRequest } from './orchestration';
 import { PROVISION_TIMING } from './provision-time';
 import { runTrustingSandboxCa, startBenchStack } from './stack';
-import { DOMAIN, percentile, round, SKU } from './stats';
+import { DOMAIN, envNumber, percentile, round, SKU } from './stats';
 import { capacityWorkflowId } from '../workflows/types';
 
 const EventType = temporal.api.enums.v1.EventType;
-const num = (name: string, fallback: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v >= 0 && process.env[name] !== '' && process.env[name] !== undefined ? v : fallback;
-};
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number =>
   Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 
@@ -56,8 +52,8 @@ async function timeline(client: Client, id: string, t0: number): Promise<Map<str
 }
 
 async function main(): Promise<void> {
-  const users = num('PROFILE_USERS', 20);
-  const syncMs = num('PROFILE_SYNC_MS', 20_000);
+  const users = envNumber('PROFILE_USERS', 20);
+  const syncMs = envNumber('PROFILE_SYNC_MS', 20_000, { zero: true });
   const log = (line: string): void => void process.stderr.write(`[profile] ${line}\n`);
   const stack = await startBenchStack(log);
   try {

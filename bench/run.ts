@@ -24,13 +24,8 @@ import {
 } from './provision-time';
 import { provisionAsScript, type ScriptResult } from './script';
 import { runTrustingSandboxCa, startBenchStack, type BenchStack } from './stack';
-import { round } from './stats';
+import { envNumber, round } from './stats';
 import { waiting, type WaitingResult } from './waiting';
-
-const num = (name: string, fallback: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
 
 const started = Date.now();
 const log = (line: string): void => {
@@ -52,11 +47,11 @@ interface Results {
 }
 
 async function main(): Promise<void> {
-  const requests = num('BENCH_REQUESTS', 200);
-  const parked = num('BENCH_PARKED', 1000);
-  const users = num('BENCH_USERS', 20);
-  const apiMs = num('BENCH_API_SECONDS', 8) * 1000;
-  const connections = num('BENCH_CONNECTIONS', 10);
+  const requests = envNumber('BENCH_REQUESTS', 200);
+  const parked = envNumber('BENCH_PARKED', 1000);
+  const users = envNumber('BENCH_USERS', 20);
+  const apiMs = envNumber('BENCH_API_SECONDS', 8) * 1000;
+  const connections = envNumber('BENCH_CONNECTIONS', 10);
   const only = new Set((process.env.BENCH_ONLY || '1,2,3,4').split(',').map((n) => n.trim()));
   if (only.has('2')) only.add('1');
   const results: Results = {

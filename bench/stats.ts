@@ -8,6 +8,14 @@ export function percentile(samples: number[], p: number): number {
   return sorted[rank - 1]!;
 }
 
+/** A number from the environment; `fallback` when unset, not a number, or not above zero (zero is taken with `zero`). */
+export function envNumber(name: string, fallback: number, { zero = false } = {}): number {
+  const raw = process.env[name];
+  const v = Number(raw);
+  if (raw === undefined || raw === '' || !Number.isFinite(v)) return fallback;
+  return v > 0 || (zero && v === 0) ? v : fallback;
+}
+
 export const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

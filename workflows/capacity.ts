@@ -12,11 +12,11 @@
 // How a run asks: by the `requestSlot` signal (sent with signal-with-start by the `admit` or
 // `requestSlot` activity), and the entity answers with a `capacityDecided` signal to that run
 // (sent by a local activity with the client, activities/entities.ts says why), which waits on a
-// durable condition. The earlier `reserve` update is still served for runs
-// started before (workflow versioning), but it does not scale: the server admits at most 10
-// in-flight updates per workflow (history.maxInFlightUpdates, also Temporal Cloud's limit), a
-// reserve update stays in flight until its batch is decided, and the activity waiting for it
-// holds a slot. 1,000 requests started together parked 4 in 5 minutes that way (bench).
+// durable condition. The earlier `reserve` update is still served for runs started before
+// (workflow versioning), but it does not scale: the server admits at most 10 in-flight updates
+// per workflow (history.maxInFlightUpdates, also Temporal Cloud's limit), a reserve update stays
+// in flight until its batch is decided, and the activity waiting for it holds a slot. 1,000
+// requests started together parked 4 in 5 minutes that way (bench).
 import {
   allHandlersFinished,
   condition,

@@ -177,10 +177,10 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
   setHandler(lockGrantedSignal, () => {
     lockGranted = true;
   });
-  // The capacity entity's answer (the first one counts; a retried request may be answered twice).
+  // The capacity entity's answer, sent to this run (the first one counts; a retried request may
+  // be answered twice). The requestId it carries is for people reading the history.
   let decided: CapacityDecision | null = null;
-  // (Sent to this run by id; the requestId it carries is for people reading the history.)
-  setHandler(capacityDecidedSignal, ({ requestId: _id, ...decision }) => {
+  setHandler(capacityDecidedSignal, (decision) => {
     decided ??= decision;
   });
 

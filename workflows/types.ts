@@ -161,7 +161,6 @@ export interface EnvironmentCapacity {
   used: number;
 }
 
-/** Answer of the capacity entity's `reserve` update. */
 /** What a run asks the capacity entity for, and where the answer goes. */
 export interface CapacityRequest {
   requestId: string;
@@ -170,6 +169,7 @@ export interface CapacityRequest {
   runId: string;
 }
 
+/** Answer of the capacity entity: its `capacityDecided` signal, or the earlier `reserve` update. */
 export interface CapacityDecision {
   granted: boolean;
   limit: number;
