@@ -1,5 +1,5 @@
-// Activities that talk to the service's own entity workflows (per-environment capacity, per-UPN
-// lock). A workflow cannot start another, independent workflow and talk to it synchronously, so
+// Activities that talk to the service's own entity workflows: the admission entity (account
+// lock and slots), and for runs started before it the per-environment capacity and per-UPN lock. A workflow cannot start another, independent workflow and talk to it synchronously, so
 // these activities do it with the Temporal client: update-with-start creates the entity if it
 // is not running and returns the entity's answer in one call. The entities key what they hand out
 // by request (run), so a retried activity gets the same answer instead of a second reservation.
@@ -8,11 +8,16 @@ import { activityInfo } from '@temporalio/activity';
 import { callSignal, untilAborted } from './cancellation';
 import type { Config } from '../worker/config';
 import {
+  ADMISSION_WORKFLOW_TYPE,
+  admissionWorkflowId,
   capacityWorkflowId,
   CAPACITY_WORKFLOW_TYPE,
   UPN_LOCK_WORKFLOW_TYPE,
   upnLockWorkflowId,
   type CapacityDecision,
+  type AdmissionMessage,
+  type AdmissionRelease,
+  type AdmissionRequest,
   type CapacityRequest,
   type LockDecision,
 } from '../workflows/types';
@@ -29,6 +34,31 @@ import {
 function bounded<T>(c: Client, fn: () => Promise<T>): Promise<T> {
   const signal = callSignal(activityInfo().startToCloseTimeoutMs);
   return c.withAbortSignal(signal, () => untilAborted(signal, fn()));
+}
+
+/**
+ * Signals each run its answer; returns the request ids whose run is gone (terminated, ended):
+ * they will never use or release what they were given.
+ */
+async function signalRuns<A>(
+  c: Client,
+  signal: string,
+  answers: { request: { requestId: string; workflowId: string; runId: string }; arg: A }[],
+): Promise<string[]> {
+  const gone: string[] = [];
+  await bounded(c, () =>
+    Promise.all(
+      answers.map(async ({ request, arg }) => {
+        try {
+          await c.workflow.getHandle(request.workflowId, request.runId).signal(signal, arg);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) gone.push(request.requestId);
+          else throw err;
+        }
+      }),
+    ),
+  );
+  return gone;
 }
 
 export function entityActivities(config: Config, client: () => Promise<Client>) {
@@ -139,23 +169,60 @@ export function entityActivities(config: Config, client: () => Promise<Client>) 
     async deliverCapacityDecisions(input: {
       decisions: { request: CapacityRequest; decision: CapacityDecision }[];
     }): Promise<string[]> {
-      const c = await client();
-      const gone: string[] = [];
-      await bounded(c, () =>
-        Promise.all(
-          input.decisions.map(async ({ request, decision }) => {
-            try {
-              await c.workflow
-                .getHandle(request.workflowId, request.runId)
-                .signal('capacityDecided', { requestId: request.requestId, ...decision });
-            } catch (err) {
-              if (err instanceof WorkflowNotFoundError) gone.push(request.requestId);
-              else throw err;
-            }
-          }),
-        ),
+      return signalRuns(
+        await client(),
+        'capacityDecided',
+        input.decisions.map(({ request, decision }) => ({
+          request,
+          arg: { requestId: request.requestId, ...decision },
+        })),
       );
-      return gone;
+    },
+
+    /**
+     * A run asks the admission entity (workflows/admission.ts) for its account's lock and a slot:
+     * signal-with-start, so the entity is started if it is not running. Run as a local activity:
+     * it returns at once, and the entity answers with an `admission` signal.
+     */
+    async requestAdmission(input: AdmissionRequest): Promise<void> {
+      const c = await client();
+      await bounded(c, () =>
+        c.workflow.signalWithStart(ADMISSION_WORKFLOW_TYPE, {
+          signal: 'admit',
+          signalArgs: [input],
+          workflowId: admissionWorkflowId(config.temporal.taskQueue),
+          taskQueue: config.temporal.taskQueue,
+          args: [{}],
+          staticSummary: 'Admission: one request per account at a time, non-interactive user slots per environment',
+        }),
+      );
+    },
+
+    /**
+     * A run gives back its slot (`lock: false`, access mode 4 is set) or everything (it ends).
+     * Sent with the client from a local activity: a signal sent by the workflow costs it a
+     * workflow task and two history events more. An entity that is not running holds nothing.
+     */
+    async releaseAdmission(input: AdmissionRelease): Promise<void> {
+      const c = await client();
+      try {
+        await bounded(c, () =>
+          c.workflow.getHandle(admissionWorkflowId(config.temporal.taskQueue)).signal('releaseAdmission', input),
+        );
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    },
+
+    /** The admission entity's answers (as deliverCapacityDecisions). */
+    async deliverAdmissions(input: {
+      answers: { request: AdmissionRequest; message: AdmissionMessage }[];
+    }): Promise<string[]> {
+      return signalRuns(
+        await client(),
+        'admission',
+        input.answers.map(({ request, message }) => ({ request, arg: message })),
+      );
     },
 
     /**

@@ -11,7 +11,7 @@ import {
   READ_CAPACITY_WORKFLOW_TYPE,
   STATUS_QUERY,
   WORKFLOW_TYPE,
-  capacityWorkflowId,
+  admissionWorkflowId,
   workflowIdFor,
   type CapacityReservations,
   type EnvironmentCapacity,
@@ -285,11 +285,13 @@ export class NonInteractiveUserService {
       }
     }, timeoutMs + 1000)) as EnvironmentCapacity;
     const reserved = await this.temporal.run(async (client) => {
-      const handle = client.workflow.getHandle(capacityWorkflowId(environment, this.config.temporal.taskQueue));
+      // The admission entity holds every environment's slots (runs started before it used a
+      // capacity entity per environment; those count once their access mode is 4).
+      const handle = client.workflow.getHandle(admissionWorkflowId(this.config.temporal.taskQueue));
       try {
         const description = await handle.describe();
         if (description.status.name !== 'RUNNING') return 0;
-        const reservations = await handle.query<CapacityReservations>(CAPACITY_QUERY);
+        const reservations = await handle.query<CapacityReservations, [string]>(CAPACITY_QUERY, environment);
         return reservations.reserved;
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return 0;

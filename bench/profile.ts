@@ -2,8 +2,9 @@
 // posts PROFILE_USERS requests at once (20) with a PROFILE_SYNC_MS sync delay (20 s), and reads
 // every finished history: for each activity, when it was scheduled, when a worker started it and
 // when it completed, as seconds since the burst began (median and max over the requests).
-// With PROFILE_ENTITY=1 it also prints the capacity entity's history per 2 s: requests in,
-// decisions sent and delivered, releases, workflow tasks.
+// Signals a run received (the admission entity's answer) are rows too, at their arrival.
+// With PROFILE_ENTITY=1 it also prints the admission entity's history per 2 s: requests in,
+// releases, workflow tasks, local activities (reads and deliveries).
 // Not a benchmark (no baseline): the tool to find what a benchmark's miss is made of.
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
@@ -11,7 +12,7 @@ import { postRequest } from './orchestration';
 import { PROVISION_TIMING } from './provision-time';
 import { runTrustingSandboxCa, startBenchStack } from './stack';
 import { DOMAIN, envNumber, percentile, round, SKU } from './stats';
-import { capacityWorkflowId } from '../workflows/types';
+import { admissionWorkflowId } from '../workflows/types';
 
 const EventType = temporal.api.enums.v1.EventType;
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number =>
@@ -45,6 +46,8 @@ async function timeline(client: Client, id: string, t0: number): Promise<Map<str
     }
     const c = e.activityTaskCompletedEventAttributes;
     if (c) marks.get(byEvent.get(Number(c.scheduledEventId))!)!.completed = at;
+    const signal = e.workflowExecutionSignaledEventAttributes?.signalName;
+    if (signal) marks.set(`(signal ${signal})`, { scheduled: at, started: at, completed: at, attempt: 0 });
     if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
       marks.set('(workflow completed)', { scheduled: at, started: at, completed: at, attempt: 0 });
   }
@@ -73,7 +76,7 @@ async function main(): Promise<void> {
       workflowTiming: { ...PROVISION_TIMING, syncTimeoutMs: 600_000 },
     });
     const token = await sandbox.operatorToken();
-    // Warm-up: code loaded, connections open, the capacity entity started.
+    // Warm-up: code loaded, connections open, the admission entity started.
     const warm = await postRequest(api, token, `profile-warm-${Date.now()}@${DOMAIN}`);
     await sandbox.control.config({ syncDelayMs: 0, licensePropagationMs: 0 });
     await stack.client.workflow.getHandle(warm).result();
@@ -108,9 +111,9 @@ async function main(): Promise<void> {
           )}`,
       );
     }
-    // The capacity entity's side: per 2 s since the burst, requests in, decisions out, workflow tasks.
+    // The admission entity's side: per 2 s since the burst, requests in, releases, workflow tasks.
     if (process.env.PROFILE_ENTITY) {
-      const h = await stack.client.workflow.getHandle(capacityWorkflowId('contoso-prod', taskQueue)).fetchHistory();
+      const h = await stack.client.workflow.getHandle(admissionWorkflowId(taskQueue)).fetchHistory();
       const buckets = new Map<number, Record<string, number>>();
       for (const e of h.events ?? []) {
         const b = Math.floor((ms(e.eventTime) - t0) / 2000) * 2;
@@ -126,7 +129,7 @@ async function main(): Promise<void> {
         row[kind] = (row[kind] ?? 0) + 1;
         buckets.set(b, row);
       }
-      out.push(`capacity entity (${h.events?.length} events):`);
+      out.push(`admission entity (${h.events?.length} events):`);
       for (const [b, row] of buckets) out.push(`  ${String(b).padStart(4)} s ${JSON.stringify(row)}`);
     }
     // The worker's own view: how long workflow tasks waited for it and took in it (sums / counts).

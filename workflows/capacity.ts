@@ -1,5 +1,7 @@
 // `environmentCapacity`: one long-lived entity workflow per environment (id
-// `niu-capacity:<environment>`) that hands out non-interactive user slots one at a time.
+// `niu-capacity:<environment>`) that hands out non-interactive user slots one at a time. Serves
+// only runs started before the `admission-entity` patch; newer runs get their slot from the
+// admission entity (workflows/admission.ts), which took over this design.
 //
 // Why an entity: the limit is per environment and the check-then-set of "read the count, take
 // a slot" must be atomic across all requests. Reservations and releases run under a mutex: a

@@ -3,6 +3,9 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type {
+  AdmissionMessage,
+  AdmissionRelease,
+  AdmissionRequest,
   CapacityDecision,
   CapacityRequest,
   CapacityReservations,
@@ -22,6 +25,13 @@ export const requestSlotSignal = defineSignal<[CapacityRequest]>('requestSlot');
 export const capacityDecidedSignal = defineSignal<[CapacityDecision & { requestId: string }]>('capacityDecided');
 export const releaseCapacitySignal = defineSignal<[{ requestId: string }]>('release');
 export const reservationsQuery = defineQuery<CapacityReservations>(CAPACITY_QUERY);
+
+/** Admission entity (workflows/admission.ts): a run asks, is answered, releases. */
+export const admitSignal = defineSignal<[AdmissionRequest]>('admit');
+export const admissionSignal = defineSignal<[AdmissionMessage]>('admission');
+export const releaseAdmissionSignal = defineSignal<[AdmissionRelease]>('releaseAdmission');
+/** Slots held per environment (the argument), or in all environments without one. */
+export const admissionReservationsQuery = defineQuery<CapacityReservations, [string?]>(CAPACITY_QUERY);
 
 export const acquireUpdate = defineUpdate<LockDecision, [LockHolder]>('acquire');
 export const releaseLockSignal = defineSignal<[LockHolder]>('release');

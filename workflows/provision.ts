@@ -10,6 +10,7 @@ import {
   patched,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -23,6 +24,7 @@ import type { Activities } from '../activities';
 import type { SystemUser } from '../activities/dataverse';
 import { SYNC_PENDING, SYNC_TIMEOUT, type SyncPendingDetails } from './sync-wait';
 import {
+  admissionSignal,
   capacityDecidedSignal,
   lockGrantedSignal,
   NiuStep,
@@ -36,6 +38,7 @@ import {
   capacityWorkflowId,
   NON_RETRYABLE_FAILURE_TYPES as NON_RETRYABLE,
   upnLockWorkflowId,
+  type AdmissionRequest,
   type CapacityDecision,
   type LockDecision,
   type ProvisionInput,
@@ -105,6 +108,19 @@ function stepActivities(timing: ProvisionTiming) {
     undoLicense: one('removeLicense', undo('compensate: remove the license')),
     deleteEntraUser: one('deleteEntraUser', undo('compensate: delete the account this request created')),
     undoAccessMode: one('setAccessMode', undo('compensate: reset the access mode')),
+    // Messages to the admission entity: local activities, recorded as one marker each inside the
+    // workflow task that sends them (an activity cost a workflow task round trip and 3 events more).
+    requestAdmission: proxyLocalActivities<Activities>({
+      startToCloseTimeout: '30 seconds',
+      scheduleToCloseTimeout: timing.stepRetryWindowMs,
+      retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+      summary: 'ask for the account lock and a non-interactive user slot',
+    }).requestAdmission,
+    releaseAdmission: proxyLocalActivities<Activities>({
+      startToCloseTimeout: '30 seconds',
+      retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
+      summary: 'give back the slot or the account lock',
+    }).releaseAdmission,
   };
 }
 
@@ -113,9 +129,12 @@ function stepActivities(timing: ProvisionTiming) {
  * recorded, runs started after it take the new path.
  * - ADMIT: the account lock and the capacity slot asked in one activity (`admit`).
  * - RELEASE_ALONGSIDE: the capacity slot is released alongside the next step, not before it.
+ * - ADMISSION_ENTITY: lock and slot from the one admission entity (workflows/admission.ts), asked
+ *   and given back by local activity; no lock workflow per account.
  */
 const ADMIT = 'admit-in-one-activity';
 const RELEASE_ALONGSIDE = 'release-capacity-alongside-next-step';
+const ADMISSION_ENTITY = 'admission-entity';
 
 const NON_INTERACTIVE = 4;
 const READ_WRITE = 0;
@@ -163,6 +182,8 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     undoLicense,
     deleteEntraUser,
     undoAccessMode,
+    requestAdmission,
+    releaseAdmission,
   } = stepActivities(timing);
   const status = new StatusBuilder(input, new Date());
   setHandler(statusQuery, () => status.snapshot());
@@ -183,6 +204,14 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
   setHandler(capacityDecidedSignal, (decision) => {
     decided ??= decision;
   });
+  // The admission entity's answers: queued behind another request for the account, then decided.
+  let queuedAt: number | null = null;
+  setHandler(admissionSignal, (message) => {
+    if (message.outcome === 'queued') queuedAt ??= message.position;
+    else decided ??= message.decision;
+  });
+  // Which admission this run uses (set first thing in the run; patch ADMISSION_ENTITY).
+  let viaEntity = false;
 
   // What this run did, so compensation undoes exactly that.
   const did = {
@@ -215,9 +244,11 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     did.capacityReleased = true;
     capacityRelease ??= CancellationScope.nonCancellable(async () => {
       try {
-        await getExternalWorkflowHandle(capacityWorkflowId(env, info.taskQueue)).signal(releaseCapacitySignal, {
-          requestId,
-        });
+        if (viaEntity) await releaseAdmission({ requestId, runId: info.runId, lock: false });
+        else
+          await getExternalWorkflowHandle(capacityWorkflowId(env, info.taskQueue)).signal(releaseCapacitySignal, {
+            requestId,
+          });
       } catch (err) {
         log.warn('capacity release not delivered', { error: String(err) });
       }
@@ -227,6 +258,8 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
   const releaseLock = async (): Promise<void> => {
     if (!did.lockRequested) return;
     try {
+      // The entity's lock release gives back the slot too.
+      if (viaEntity) return await releaseAdmission({ requestId, runId: info.runId, lock: true });
       await getExternalWorkflowHandle(upnLockWorkflowId(upn, info.taskQueue)).signal(releaseLockSignal, {
         workflowId: info.workflowId,
         runId: info.runId,
@@ -236,51 +269,69 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     }
   };
 
+  const waitingForAccount = (position: number | null): void => {
+    status.waiting('reserve-capacity', `another request for this account runs first (queue position ${position})`);
+    setCurrentDetails(`**reserve-capacity**: waiting for another request for ${upn}`);
+  };
+  // The entity answers by signal; bounded like any step, in case it never does.
+  const answered = async (what: () => boolean): Promise<void> => {
+    if (!(await condition(what, timing.stepRetryWindowMs))) {
+      throw ApplicationFailure.create({
+        type: 'internal',
+        message: `no capacity decision for ${env} within ${Math.round(timing.stepRetryWindowMs / 1000)} s`,
+        nonRetryable: true,
+      });
+    }
+  };
+  const admission: AdmissionRequest = {
+    requestId,
+    workflowId: info.workflowId,
+    runId: info.runId,
+    environment: env,
+    userPrincipalName: upn,
+  };
+
+  /** Lock and slot from the admission entity; waiting for the account's lock is not bounded. */
+  const admitThroughEntity = async (): Promise<CapacityDecision> => {
+    did.capacityRequested = true;
+    await requestAdmission(admission);
+    await answered(() => decided !== null || queuedAt !== null);
+    if (decided === null) {
+      waitingForAccount(queuedAt);
+      await condition(() => decided !== null);
+      status.running('reserve-capacity', 'account lock taken');
+    }
+    return decided!;
+  };
+
+  /** Runs started before ADMISSION_ENTITY: a lock workflow per account, a capacity entity per environment. */
+  const admitThroughLockWorkflow = async (): Promise<CapacityDecision> => {
+    const admitted = patched(ADMIT);
+    let lock: LockDecision;
+    // did.capacityRequested is set where it was before the change (replay runs the same releases).
+    if (admitted) {
+      did.capacityRequested = true;
+      ({ lock } = await admit(admission));
+    } else lock = await acquireUpnLock({ userPrincipalName: upn, workflowId: info.workflowId, runId: info.runId });
+    if (!lock.granted && !lockGranted) {
+      waitingForAccount(lock.position);
+      await condition(() => lockGranted);
+      status.running('reserve-capacity', 'account lock taken');
+    }
+    did.capacityRequested = true;
+    if (!admitted) return reserveCapacity({ environment: env, requestId, userPrincipalName: upn });
+    if (!lock.granted) await requestSlot(admission);
+    await answered(() => decided !== null);
+    return decided!;
+  };
+
   try {
     // 0. reserve-capacity: first the account lock (requests for the same UPN run one after the
     // other), then one slot of the environment's non-interactive user limit.
     begin('reserve-capacity', 'taking the account lock');
     did.lockRequested = true;
-    const admission = {
-      environment: env,
-      requestId,
-      userPrincipalName: upn,
-      workflowId: info.workflowId,
-      runId: info.runId,
-    };
-    const admitted = patched(ADMIT);
-    let lock: LockDecision;
-    if (admitted) {
-      did.capacityRequested = true;
-      ({ lock } = await admit(admission));
-    } else {
-      lock = await acquireUpnLock({ userPrincipalName: upn, workflowId: info.workflowId, runId: info.runId });
-    }
-    if (!lock.granted && !lockGranted) {
-      status.waiting(
-        'reserve-capacity',
-        `another request for this account runs first (queue position ${lock.position})`,
-      );
-      setCurrentDetails(`**reserve-capacity**: waiting for another request for ${upn}`);
-      await condition(() => lockGranted);
-      status.running('reserve-capacity', 'account lock taken');
-    }
-    did.capacityRequested = true;
-    let slot: CapacityDecision;
-    if (admitted) {
-      if (!lock.granted) await requestSlot(admission);
-      // The entity answers by signal; bounded like any step, in case it never does.
-      if (!(await condition(() => decided !== null, timing.stepRetryWindowMs))) {
-        throw ApplicationFailure.create({
-          type: 'internal',
-          message: `no capacity decision for ${env} within ${Math.round(timing.stepRetryWindowMs / 1000)} s`,
-          nonRetryable: true,
-        });
-      }
-      slot = decided!;
-    } else {
-      slot = await reserveCapacity({ environment: env, requestId, userPrincipalName: upn });
-    }
+    viaEntity = patched(ADMISSION_ENTITY);
+    const slot = viaEntity ? await admitThroughEntity() : await admitThroughLockWorkflow();
     if (!slot.granted) {
       throw ApplicationFailure.create({
         type: 'capacity-exhausted',
@@ -476,7 +527,10 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     });
   } finally {
     await CancellationScope.nonCancellable(async () => {
-      await releaseCapacity();
+      // Through the entity the lock's release gives back the slot too: only one already under
+      // way is waited for (the server drops a signal whose sender has closed; so may a marker).
+      if (viaEntity) await capacityRelease;
+      else await releaseCapacity();
       await releaseLock();
     });
   }

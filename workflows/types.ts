@@ -179,6 +179,39 @@ export interface CapacityDecision {
   reserved: number;
 }
 
+// Admission (step reserve-capacity since patch `admission-entity`): ONE long-lived entity per
+// task queue holds both the per-account lock and every environment's capacity slots
+// (workflows/admission.ts). It replaced the per-UPN lock workflows and per-environment capacity
+// entities below, which stay for runs started before.
+export const ADMISSION_WORKFLOW_TYPE = 'admission';
+export function admissionWorkflowId(taskQueue?: string): string {
+  return `niu-admission${queueSuffix(taskQueue)}`;
+}
+
+/** What a run asks the admission entity for (its `admit` signal), and where the answer goes. */
+export interface AdmissionRequest {
+  requestId: string;
+  workflowId: string;
+  runId: string;
+  environment: string;
+  userPrincipalName: string;
+}
+
+/**
+ * The admission entity's answers, its `admission` signal to the run: `queued` while another
+ * request for the same account holds the lock (sent once, on queueing), then `decided`.
+ */
+export type AdmissionMessage =
+  | { requestId: string; outcome: 'queued'; position: number }
+  | { requestId: string; outcome: 'decided'; decision: CapacityDecision };
+
+/** The run's `releaseAdmission` signal: the capacity slot only (mode 4 set), or everything (the run ends). */
+export interface AdmissionRelease {
+  requestId: string;
+  runId: string;
+  lock: boolean;
+}
+
 // Per-UPN serialization: one lock entity per account (lower-case UPN). Requests for the same
 // account in different environments run one after the other, so one never removes the license
 // (or deletes the account) while another still needs it.

@@ -1,4 +1,6 @@
-// `upnLock`: one entity per integration account (id `niu-upn:<upn>`), a FIFO lock.
+// `upnLock`: one entity per integration account (id `niu-upn:<upn>`), a FIFO lock. Serves only
+// runs started before the `admission-entity` patch; newer runs take the lock from the admission
+// entity (workflows/admission.ts).
 //
 // Why a lock over the whole request: the same account may be requested for several
 // environments at once. They share one Entra account and one license: if the first request

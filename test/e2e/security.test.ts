@@ -207,16 +207,29 @@ describe('personal data and secrets stay out of Temporal, logs and answers', () 
     const kinds = new Set(payloads.map((p) => p.path.replace(/^\/\d+\//, '').replace(/\/\d+/g, '')));
     // Input, activity arguments and results, the result or failure, the summary: all there.
     expect(payloads.length).toBeGreaterThan(10);
-    // The SDK's core writes a patch marker's details itself, past the data converter: the patch
-    // id and a flag, nothing of the request. Those are checked to be exactly that.
-    const isPatchMarker = (path: string): boolean => /markerRecordedEventAttributes\/details\/patch-data\//.test(path);
-    for (const p of payloads.filter((p) => isPatchMarker(p.path))) {
+    // The SDK's core writes some marker details itself, past the data converter: a patch
+    // marker's patch id and flag, and a local activity marker's bookkeeping (sequence number,
+    // attempt, type, times; its result goes through the converter). Nothing of the request:
+    // those are checked to hold exactly that.
+    const text = (p: { payload: unknown }): string => {
       const raw = (p.payload as { data?: Uint8Array | string }).data ?? '';
-      const text =
-        typeof raw === 'string' ? Buffer.from(raw, 'base64').toString('utf8') : Buffer.from(raw).toString('utf8');
-      expect(JSON.parse(text)).toEqual({ id: expect.stringMatching(/^[a-z-]+$/), deprecated: false });
+      return typeof raw === 'string' ? Buffer.from(raw, 'base64').toString('utf8') : Buffer.from(raw).toString('utf8');
+    };
+    const isPatchMarker = (path: string): boolean => /markerRecordedEventAttributes\/details\/patch-data\//.test(path);
+    const isLocalActivityMeta = (path: string): boolean => /markerRecordedEventAttributes\/details\/data\//.test(path);
+    for (const p of payloads.filter((p) => isPatchMarker(p.path))) {
+      expect(JSON.parse(text(p))).toEqual({ id: expect.stringMatching(/^[a-z-]+$/), deprecated: false });
     }
-    const plain = payloads.filter((p) => !isPatchMarker(p.path) && !isEncrypted(p.payload as never)).map((p) => p.path);
+    for (const p of payloads.filter((p) => isLocalActivityMeta(p.path))) {
+      const meta = JSON.parse(text(p)) as Record<string, unknown>;
+      expect(Object.keys(meta).sort()).toEqual(
+        ['activity_id', 'activity_type', 'attempt', 'backoff', 'complete_time', 'original_schedule_time', 'seq'].sort(),
+      );
+      expect(meta.activity_type).toMatch(/^(requestAdmission|releaseAdmission)$/);
+    }
+    const plain = payloads
+      .filter((p) => !isPatchMarker(p.path) && !isLocalActivityMeta(p.path) && !isEncrypted(p.payload as never))
+      .map((p) => p.path);
     expect(plain).toEqual([]);
     expect([...kinds].join(' ')).toMatch(/workflowExecutionStartedEventAttributes\/input\/payloads/);
     expect([...kinds].join(' ')).toMatch(/activityTaskScheduledEventAttributes\/input\/payloads/);

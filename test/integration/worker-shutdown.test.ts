@@ -1,6 +1,6 @@
 // A worker shutting down while work waits on slow calls: the shutdown ends after the grace time
 // instead of waiting for the calls (or forever), and the next worker carries the request on to
-// success. Two places: a step's activity (retried as an interrupted attempt), and the capacity
+// success. Two places: a step's activity (retried as an interrupted attempt), and the admission
 // entity's own read, a local activity the SDK never cancels (the entity decides again later).
 import type { WorkflowHandle } from '@temporalio/client';
 import { startTestSandbox, type Sandbox, type SandboxControl } from '../helpers/sandbox';
@@ -96,11 +96,11 @@ test('shutdown mid-activity ends after the grace time; the interrupted attempt r
   expect(started?.lastFailure?.applicationFailureInfo?.type).toBe('activity-interrupted');
 }, 120_000);
 
-test('shutdown while the capacity entity reads the limit ends after the grace time; the entity decides again on the next worker', async () => {
+test('shutdown while the admission entity reads the limit ends after the grace time; the entity decides again on the next worker', async () => {
   const taskQueue = testTaskQueue('shutdown-entity');
   const first = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue, env: workerEnv });
   workers.push(first);
-  // The capacity entity's read of the limit and count (a local activity) hangs.
+  // The admission entity's read of the limit and count (a local activity) hangs.
   await control.faults([{ service: 'dataverse', path: 'RetrieveOrganizationResources', delayMs: SLOW_MS }]);
   const handle = await startProvision(first, provisionInput('svc-shutdown-b@contoso.onmicrosoft.com'));
   await waitForFaultHit();
@@ -111,6 +111,6 @@ test('shutdown while the capacity entity reads the limit ends after the grace ti
   expect(
     (await control.requests({ service: 'dataverse', path: 'RetrieveOrganizationResources' })).length,
   ).toBeGreaterThan(reads);
-  const decisions = events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'capacityDecided');
-  expect(decisions.length).toBeGreaterThanOrEqual(1);
+  const answers = events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'admission');
+  expect(answers.length).toBeGreaterThanOrEqual(1);
 }, 120_000);

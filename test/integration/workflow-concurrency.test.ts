@@ -90,8 +90,8 @@ test('6. limit 5 with 3 used, 6 concurrent requests: exactly 2 succeed, 4 capaci
   expect(log.filter((r) => r.method === 'PATCH' && /systemusers/.test(r.path) && r.status >= 400)).toEqual([]);
   // All slots were given back.
   const reservations = await tw.client.workflow
-    .getHandle(`niu-capacity:contoso-prod@${tw.taskQueue}`)
-    .query<{ reserved: number }>('reservations');
+    .getHandle(`niu-admission@${tw.taskQueue}`)
+    .query<{ reserved: number }, [string]>('reservations', 'contoso-prod');
   expect(reservations.reserved).toBe(0);
 }, 120_000);
 
@@ -118,6 +118,37 @@ test('10. the same UPN for contoso-prod and contoso-test at once: both succeed, 
   );
   expect(details.sort()).toEqual(['account created', 'existing integration account adopted']);
 }, 120_000);
+
+test('the same account for a second environment waits behind the first (queued, with its position), then runs', async () => {
+  await control.config({ syncDelayMs: 3_600_000, licensePropagationMs: 3_600_000 });
+  const upn = 'svc-queued@contoso.onmicrosoft.com';
+  const first = await startProvision(tw, provisionInput(upn, { environment: 'contoso-prod' }));
+  await waitForStatus(first, (d) => stepStatus(d, 'await-dataverse-user') === 'waiting');
+  const second = await startProvision(tw, provisionInput(upn, { environment: 'contoso-test' }));
+  const queued = await waitForStatus(second, (d) => stepStatus(d, 'reserve-capacity') === 'waiting');
+  expect(queued.steps[0]!.detail).toBe('another request for this account runs first (queue position 1)');
+  expect(stepStatus(queued, 'create-entra-user')).toBe('pending');
+  await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
+  await Promise.all([first.result(), second.result()]);
+  // The second touched the account only after the first had ended.
+  const firstDone = (await statusOf(first)).updatedAt;
+  const secondCreate = (await statusOf(second)).steps.find((s) => s.name === 'create-entra-user')!;
+  expect(Date.parse(secondCreate.startedAt!)).toBeGreaterThanOrEqual(Date.parse(firstDone));
+  expect(secondCreate.detail).toBe('existing integration account adopted');
+}, 60_000);
+
+test('a request terminated while holding its account lock does not block the next request for that account', async () => {
+  await control.config({ syncDelayMs: 3_600_000, licensePropagationMs: 3_600_000 });
+  const upn = 'svc-lockterm@contoso.onmicrosoft.com';
+  const first = await startProvision(tw, provisionInput(upn, { environment: 'contoso-prod' }));
+  await waitForStatus(first, (d) => stepStatus(d, 'await-dataverse-user') === 'waiting');
+  // Terminated from outside: it never releases the lock; the entity finds it gone.
+  await first.terminate('operator terminated it');
+  await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
+  const second = await startProvision(tw, provisionInput(upn, { environment: 'contoso-test' }));
+  await second.result();
+  expect((await statusOf(second)).status).toBe('succeeded');
+}, 30_000);
 
 test('a request terminated while holding a slot does not leak it: the next request gets the slot', async () => {
   await control.config({

@@ -23,10 +23,15 @@ const fixtures = path.resolve(__dirname, '../fixtures');
 const HISTORIES = {
   succeeded: path.join(fixtures, 'provision-succeeded.history.json'),
   cancelled: path.join(fixtures, 'provision-cancelled.history.json'),
+  // The admission entity as the two runs above left it (still running: replayed up to there).
+  'admission entity': path.join(fixtures, 'admission.history.json'),
 };
 // Recorded before the `admit-in-one-activity` and `release-capacity-alongside-next-step` patches:
 // runs started then must still replay (workflows/provision.ts, patch ids).
 const OLDER = {
+  // Recorded before `admission-entity`: a lock workflow per account, a capacity entity per environment.
+  'succeeded, before the admission entity': path.join(fixtures, 'provision-succeeded.before-entity.history.json'),
+  'cancelled, before the admission entity': path.join(fixtures, 'provision-cancelled.before-entity.history.json'),
   'succeeded, before admit': path.join(fixtures, 'provision-succeeded.before-admit.history.json'),
   'cancelled, before admit': path.join(fixtures, 'provision-cancelled.before-admit.history.json'),
 };
@@ -52,6 +57,8 @@ if (process.env.NIU_RECORD_HISTORY === '1') {
       await cancelled.cancel();
       await cancelled.result().catch(() => undefined);
       writeFileSync(HISTORIES.cancelled, historyToJSON(await cancelled.fetchHistory()));
+      const entity = tw.client.workflow.getHandle(`niu-admission@${tw.taskQueue}`);
+      writeFileSync(HISTORIES['admission entity'], historyToJSON(await entity.fetchHistory()));
     } finally {
       await tw.stop();
       await sandbox.close();
