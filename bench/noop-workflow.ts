@@ -1,6 +1,6 @@
 // Baseline of the orchestration benchmark: as many activities as a provisioning run executes
-// (admit, create, license, wait, set mode, remove license, re-read: 7), one after the
-// other, each doing nothing. What is left is the cost of Temporal itself on this server and worker.
+// (create, license, wait, set mode, remove license, re-read: 6), one after the other, each doing
+// nothing. What is left is the cost of Temporal itself on this server and worker.
 import { proxyActivities } from '@temporalio/workflow';
 import type { BenchActivities } from './noop-activity';
 

@@ -1,14 +1,22 @@
 // Benchmark 1, orchestration overhead: 200 requests through the API with every sandbox delay at
 // zero, provisioned per second, against 200 runs of a workflow with the same number of no-op
-// activities (bench/noop-workflow.ts) on the same server, worker and task queue.
-import type { Client } from '@temporalio/client';
-import type { ApiProcess } from '../test/helpers/processes';
-import { upnLockWorkflowId } from '../workflows/types';
+// activities (bench/noop-workflow.ts) on the same server, worker and task queue. Measured in the
+// same run, for information: the no-op workflow plus the service's per-step search attribute
+// upserts (bench/noop-upsert-workflow.ts), and the CPU each process spent in each phase
+// (bench/cpu.ts), since the machine is CPU-bound in all of them.
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
+import type { ApiProcess, ChildRun } from '../test/helpers/processes';
+import { NiuEnvironment, NiuStep, NiuUserPrincipalName } from '../workflows/definitions';
+import { cpuSnapshot, formatPhaseCpu, phaseCpu, type CpuPids, type PhaseCpu } from './cpu';
 import type { BenchSandbox } from './stack';
 import { DOMAIN, pool, round, SKU } from './stats';
 
-/** Activities one provisioning run executes (admit: lock and capacity request; create, license, wait, mode, remove, re-read). */
-export const ACTIVITIES_PER_REQUEST = 7;
+/**
+ * Activities one provisioning run executes: create, license, wait, mode, remove, re-read. (Its
+ * admission is asked and given back by local activities, recorded as markers, not counted here.)
+ */
+export const ACTIVITIES_PER_REQUEST = 6;
 
 export interface OrchestrationResult {
   requests: number;
@@ -17,8 +25,15 @@ export interface OrchestrationResult {
   baselineSeconds: number;
   baselinePerSecond: number;
   ratio: number;
-  /** Profile: history events of one request (its workflow + its account-lock entity) and of one baseline run. */
-  eventsPerRequest: { workflow: number; upnLock: number; baseline: number };
+  /** Informational baseline: the no-op workflow with one NiuStep upsert per activity, run right after the no-op one. */
+  upsertBaselineSeconds: number;
+  upsertBaselinePerSecond: number;
+  /** Service throughput against the upsert baseline (the target stays `ratio`, against the no-op). */
+  upsertRatio: number;
+  /** Profile: history events of one request and of one run of each baseline. */
+  eventsPerRequest: { workflow: number; baseline: number; upsertBaseline: number };
+  /** CPU per process in each phase (per run: per request for the service). */
+  cpu: { baseline: PhaseCpu; upsertBaseline: PhaseCpu; service: PhaseCpu };
   /** Ids of the provisioned requests (benchmark 2 reads their status). */
   ids: string[];
 }
@@ -59,74 +74,131 @@ export async function postRequest(api: ApiProcess, token: string, upn: string): 
   }
 }
 
+/** The search attributes the API starts a request with (api/service.ts), so the upsert baseline's visibility rows match. */
+function startSearchAttributes(upn: string): SearchAttributePair[] {
+  return [
+    { key: NiuEnvironment, value: 'contoso-prod' },
+    { key: NiuUserPrincipalName, value: upn.toLowerCase() },
+    { key: NiuStep, value: 'reserve-capacity' },
+  ];
+}
+
 export async function orchestration(options: {
   client: Client;
   api: ApiProcess;
   sandbox: BenchSandbox;
+  worker: ChildRun;
+  /** Pid of the Temporal dev server (DevServer.process). */
+  serverPid: number;
   taskQueue: string;
   requests: number;
   concurrency: number;
   log: (line: string) => void;
 }): Promise<OrchestrationResult> {
-  const { client, api, sandbox, taskQueue, requests, concurrency, log } = options;
+  const { client, api, sandbox, worker, serverPid, taskQueue, requests, concurrency, log } = options;
   const stamp = Date.now().toString(36);
   await prepareZeroDelay(sandbox);
   const token = await sandbox.operatorToken();
+  const pids: CpuPids = {
+    server: serverPid,
+    worker: worker.pid,
+    api: api.pid,
+    sandbox: sandbox.run.pid,
+    bench: process.pid,
+  };
+  /** Runs `phase`, logs and returns the CPU each process spent in it. */
+  const measured = async <T>(name: string, phase: () => Promise<T>): Promise<[T, PhaseCpu]> => {
+    const before = cpuSnapshot(pids);
+    const out = await phase();
+    const cpu = phaseCpu(before, cpuSnapshot(pids), requests);
+    log(`  ${name} CPU-s per run: ${formatPhaseCpu(cpu)}`);
+    return [out, cpu];
+  };
+  /** Starts `requests` runs of a baseline workflow and waits for all of them; returns the handles and the seconds taken. */
+  const runBaseline = async (
+    workflowType: 'noopBaseline' | 'noopUpsertBaseline',
+    idPrefix: string,
+    searchAttributes?: (i: number) => SearchAttributePair[],
+  ): Promise<{ handles: WorkflowHandle[]; seconds: number }> => {
+    const t0 = performance.now();
+    const handles = await pool(requests, concurrency, (i) =>
+      client.workflow.start(workflowType, {
+        taskQueue,
+        workflowId: `${idPrefix}-${stamp}-${i}`,
+        args: [ACTIVITIES_PER_REQUEST],
+        typedSearchAttributes: searchAttributes?.(i),
+      }),
+    );
+    await Promise.all(handles.map((h) => h.result()));
+    return { handles, seconds: (performance.now() - t0) / 1000 };
+  };
 
-  // Warm-up of both paths (code loaded, connections open, entities started).
+  // Warm-up of the three paths (code loaded, connections open, entities started).
   const warm = await pool(5, 5, (i) => postRequest(api, token, `bench-warm-${stamp}-${i}@${DOMAIN}`));
   await Promise.all(warm.map((id) => client.workflow.getHandle(id).result()));
   await Promise.all(
     Array.from({ length: 5 }, (_, i) =>
-      client.workflow.execute('noopBaseline', {
-        taskQueue,
-        workflowId: `bench-noop-warm-${stamp}-${i}`,
-        args: [ACTIVITIES_PER_REQUEST],
-      }),
+      Promise.all([
+        client.workflow.execute('noopBaseline', {
+          taskQueue,
+          workflowId: `bench-noop-warm-${stamp}-${i}`,
+          args: [ACTIVITIES_PER_REQUEST],
+        }),
+        client.workflow.execute('noopUpsertBaseline', {
+          taskQueue,
+          workflowId: `bench-upsert-warm-${stamp}-${i}`,
+          args: [ACTIVITIES_PER_REQUEST],
+          typedSearchAttributes: startSearchAttributes(`bench-upsert-warm-${stamp}-${i}@${DOMAIN}`),
+        }),
+      ]),
     ),
   );
 
   log(`  baseline: ${requests} workflows of ${ACTIVITIES_PER_REQUEST} no-op activities`);
-  let t0 = performance.now();
-  const handles = await pool(requests, concurrency, (i) =>
-    client.workflow.start('noopBaseline', {
-      taskQueue,
-      workflowId: `bench-noop-${stamp}-${i}`,
-      args: [ACTIVITIES_PER_REQUEST],
-    }),
+  const [baseline, baselineCpu] = await measured('baseline', () => runBaseline('noopBaseline', 'bench-noop'));
+
+  log(`  upsert baseline: the same with the request's start search attributes and a NiuStep upsert per activity`);
+  const [upsertBaseline, upsertBaselineCpu] = await measured('upsert baseline', () =>
+    runBaseline('noopUpsertBaseline', 'bench-upsert', (i) =>
+      startSearchAttributes(`bench-upsert-${stamp}-${i}@${DOMAIN}`),
+    ),
   );
-  await Promise.all(handles.map((h) => h.result()));
-  const baselineSeconds = (performance.now() - t0) / 1000;
 
   log(`  service: ${requests} requests through the API`);
-  t0 = performance.now();
-  const ids = await pool(requests, concurrency, (i) =>
-    postRequest(api, token, `bench-orch-${stamp}-${String(i).padStart(3, '0')}@${DOMAIN}`),
-  );
-  const results = await Promise.allSettled(ids.map((id) => client.workflow.getHandle(id).result()));
-  const serviceSeconds = (performance.now() - t0) / 1000;
+  const [{ ids, results, serviceSeconds }, serviceCpu] = await measured('service', async () => {
+    const t0 = performance.now();
+    const ids = await pool(requests, concurrency, (i) =>
+      postRequest(api, token, `bench-orch-${stamp}-${String(i).padStart(3, '0')}@${DOMAIN}`),
+    );
+    const results = await Promise.allSettled(ids.map((id) => client.workflow.getHandle(id).result()));
+    return { ids, results, serviceSeconds: (performance.now() - t0) / 1000 };
+  });
   const failed = results.filter((r) => r.status === 'rejected').length;
   if (failed > 0) throw new Error(`${failed} of ${requests} requests failed in the orchestration benchmark`);
 
   const eventsOf = async (workflowId: string) =>
     (await client.workflow.getHandle(workflowId).fetchHistory()).events?.length ?? 0;
-  const firstUpn = `bench-orch-${stamp}-000@${DOMAIN}`;
   const eventsPerRequest = {
     workflow: await eventsOf(ids[0]!),
-    upnLock: await eventsOf(upnLockWorkflowId(firstUpn, taskQueue)).catch(() => 0),
-    baseline: await eventsOf(handles[0]!.workflowId),
+    baseline: await eventsOf(baseline.handles[0]!.workflowId),
+    upsertBaseline: await eventsOf(upsertBaseline.handles[0]!.workflowId),
   };
 
   const servicePerSecond = requests / serviceSeconds;
-  const baselinePerSecond = requests / baselineSeconds;
+  const baselinePerSecond = requests / baseline.seconds;
+  const upsertBaselinePerSecond = requests / upsertBaseline.seconds;
   return {
     requests,
     serviceSeconds: round(serviceSeconds),
     servicePerSecond: round(servicePerSecond),
-    baselineSeconds: round(baselineSeconds),
+    baselineSeconds: round(baseline.seconds),
     baselinePerSecond: round(baselinePerSecond),
     ratio: round(servicePerSecond / baselinePerSecond),
+    upsertBaselineSeconds: round(upsertBaseline.seconds),
+    upsertBaselinePerSecond: round(upsertBaselinePerSecond),
+    upsertRatio: round(servicePerSecond / upsertBaselinePerSecond),
     eventsPerRequest,
+    cpu: { baseline: baselineCpu, upsertBaseline: upsertBaselineCpu, service: serviceCpu },
     ids,
   };
 }
