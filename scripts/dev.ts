@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureCertificates } from '../sandbox/ca';
 import { loadConfigOrExit } from '../worker/config';
+import { WORKER_NODE_FLAGS } from '../worker/node-flags';
 import { waitForPort } from './ports';
 import { startDevServer, type DevServer } from './temporal-server';
 
@@ -36,8 +37,8 @@ const children: { name: Name; child: ChildProcess }[] = [];
 let temporal: DevServer | undefined;
 let stopping = false;
 
-function startNode(name: Name, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+function startNode(name: Name, entry: string, env: NodeJS.ProcessEnv, flags: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', path.join(root, entry)], {
     cwd: root,
     env,
     detached: true, // own process group, killed as a whole
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
 
   startNode('sandbox', 'sandbox/main.ts', env);
   await waitForPort(config.sandbox.port, '127.0.0.1', 60_000);
-  startNode('worker', 'worker/main.ts', env);
+  startNode('worker', 'worker/main.ts', env, WORKER_NODE_FLAGS);
   startNode('api', 'api/main.ts', env);
   await waitForPort(config.api.port, config.api.host, 60_000);
 

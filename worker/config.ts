@@ -79,13 +79,13 @@ export interface Config {
     metricsPort: number;
     maxConcurrentActivities: number;
     /**
-     * Workflows kept in the worker's cache (null: the SDK's default, sized from the heap limit,
-     * about 2,000 here). A bound trades memory for replays: each cached run costs about 1.2 MB
-     * (bench, 400 parked: 900 MB with the default, 603 MB with 100), but below the number of
-     * runs busy at once every workflow task replays the whole history (bench: with 100, a burst of
-     * 1,000 requests parked about 1 per second instead of 5).
+     * Workflows kept in the worker's cache (256). A bound trades memory for replays: without one
+     * the SDK sizes the cache from the heap limit (about 2,000 here) and kept every parked run
+     * (bench: 1,362 MB at 1,000 parked); but below the number of runs busy at once every workflow
+     * task replays the history (bench: with 100, 200 requests at once took the worker twice the
+     * CPU). Raise it together with the heap limit in worker/node-flags.ts (about 0.2 MB per run live).
      */
-    maxCachedWorkflows: number | null;
+    maxCachedWorkflows: number;
     /** Prebuilt workflow bundle (webpack output) to load instead of bundling workflows/ at start. */
     workflowBundlePath: string | null;
   };
@@ -334,7 +334,7 @@ export function loadConfig(env: Env = process.env): Config {
       shutdownGraceMs: int(env, 'WORKER_SHUTDOWN_GRACE_MS', 10_000),
       metricsPort: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
       maxConcurrentActivities: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 100, 1),
-      maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS ? int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 0) : null,
+      maxCachedWorkflows: int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 256, 1),
       workflowBundlePath: bundlePath(env, 'WORKER_WORKFLOW_BUNDLE'),
     },
     sandbox: { url: sandboxUrl, host: str(env, 'SANDBOX_HOST', '127.0.0.1'), port: sandboxPort },

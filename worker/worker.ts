@@ -44,7 +44,7 @@ export async function createWorker(config: Config, options: CreateWorkerOptions)
       : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(config, { client }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
-    ...(config.worker.maxCachedWorkflows !== null ? { maxCachedWorkflows: config.worker.maxCachedWorkflows } : {}),
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
     shutdownGraceTime: config.worker.shutdownGraceMs,
     interceptors: { activity: [(ctx) => ({ inbound: new ActivityLogInterceptor(ctx, abandon.signal) })] },
     ...options.overrides,

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, waitForPort } from '../../scripts/ports';
+import { WORKER_NODE_FLAGS } from '../../worker/node-flags';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -32,8 +33,13 @@ export interface ChildRun {
 }
 
 /** Starts `node --import tsx <entry>` (the Node that runs this process: 24 under npm/test.sh). */
-export function spawnEntry(entry: string, env: Record<string, string | undefined>, args: string[] = []): ChildRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+export function spawnEntry(
+  entry: string,
+  env: Record<string, string | undefined>,
+  args: string[] = [],
+  nodeFlags: string[] = [],
+): ChildRun {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', entry, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -133,16 +139,21 @@ export interface WorkerProcess extends ChildRun {
 export async function spawnWorker(options: WorkerProcessOptions): Promise<WorkerProcess> {
   const metricsPort = await freePort();
   const logLevel = (options.logLevel ?? 'INFO').toUpperCase();
-  const run = spawnEntry(options.entry ?? 'worker/main.ts', {
-    SANDBOX_URL: options.sandboxUrl,
-    TEMPORAL_ADDRESS: options.temporalAddress ?? process.env.TEMPORAL_ADDRESS,
-    TEMPORAL_TASK_QUEUE: options.taskQueue,
-    WORKER_METRICS_PORT: String(metricsPort),
-    // The bundle built once per test run; without it each start bundles workflows/ (seconds).
-    WORKER_WORKFLOW_BUNDLE: process.env.NIU_TEST_WORKFLOW_BUNDLE ?? process.env.WORKER_WORKFLOW_BUNDLE,
-    LOG_LEVEL: logLevel,
-    ...options.env,
-  });
+  const run = spawnEntry(
+    options.entry ?? 'worker/main.ts',
+    {
+      SANDBOX_URL: options.sandboxUrl,
+      TEMPORAL_ADDRESS: options.temporalAddress ?? process.env.TEMPORAL_ADDRESS,
+      TEMPORAL_TASK_QUEUE: options.taskQueue,
+      WORKER_METRICS_PORT: String(metricsPort),
+      // The bundle built once per test run; without it each start bundles workflows/ (seconds).
+      WORKER_WORKFLOW_BUNDLE: process.env.NIU_TEST_WORKFLOW_BUNDLE ?? process.env.WORKER_WORKFLOW_BUNDLE,
+      LOG_LEVEL: logLevel,
+      ...options.env,
+    },
+    [],
+    WORKER_NODE_FLAGS,
+  );
   // "worker started" is logged at INFO once the Worker exists; quieter levels only show the
   // metrics endpoint, which the runtime opens a little earlier.
   const verbose = ['TRACE', 'DEBUG', 'INFO'].includes(logLevel);

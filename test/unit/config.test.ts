@@ -19,8 +19,8 @@ describe('loadConfig', () => {
     expect(config.environments[0]?.dataverseUrl).toBe('https://127.0.0.1:4443/dataverse/contoso-prod');
   });
 
-  test("the workflow cache size is the SDK's unless WORKER_MAX_CACHED_WORKFLOWS sets it", () => {
-    expect(loadConfig({}).worker.maxCachedWorkflows).toBeNull();
+  test('the workflow cache holds 256 runs unless WORKER_MAX_CACHED_WORKFLOWS says otherwise', () => {
+    expect(loadConfig({}).worker.maxCachedWorkflows).toBe(256);
     expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '500' }).worker.maxCachedWorkflows).toBe(500);
   });
 
@@ -37,6 +37,7 @@ describe('loadConfig', () => {
     ['KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION', 'maybe', /must be true or false/],
     ['ENVIRONMENTS_FILE', '/nonexistent/environments.json', /ENVIRONMENTS_FILE cannot be read/],
     ['WORKER_MAX_CACHED_WORKFLOWS', '-1', /WORKER_MAX_CACHED_WORKFLOWS must be a whole number/],
+    ['WORKER_MAX_CACHED_WORKFLOWS', '0', /WORKER_MAX_CACHED_WORKFLOWS must be between 1/],
   ])('a bad %s (%s) is refused with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
