@@ -1,8 +1,9 @@
-// Activities that talk to the service's own entity workflows: the admission entity (account
-// lock and slots), and for runs started before it the per-environment capacity and per-UPN lock. A workflow cannot start another, independent workflow and talk to it synchronously, so
-// these activities do it with the Temporal client: update-with-start creates the entity if it
-// is not running and returns the entity's answer in one call. The entities key what they hand out
-// by request (run), so a retried activity gets the same answer instead of a second reservation.
+// Activities that talk to the service's own entity workflows: the admission entity (account lock
+// and slots), and for runs started before it the per-environment capacity and per-UPN lock. A
+// workflow cannot start another, independent workflow and talk to it synchronously, so these
+// activities do it with the Temporal client: signal-with-start and update-with-start create the
+// entity if it is not running. The entities key what they hand out by request (run), so a
+// retried activity gets the same answer instead of a second reservation.
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { activityInfo } from '@temporalio/activity';
 import { callSignal, untilAborted } from './cancellation';
@@ -138,7 +139,7 @@ export function entityActivities(config: Config, client: () => Promise<Client>) 
      * with a `capacityDecided` signal; the run waits for it on a durable condition, so no
      * activity slot and no in-flight update is held while the entity decides (workflows/capacity.ts).
      */
-    async requestSlot(input: CapacityRequest & { environment: string }): Promise<void> {
+    async requestSlot(input: AdmissionRequest): Promise<void> {
       const c = await client();
       const request: CapacityRequest = {
         requestId: input.requestId,
@@ -232,7 +233,7 @@ export function entityActivities(config: Config, client: () => Promise<Client>) 
      * and six history events; a retry asks both again, which both entities answer with what the
      * run already holds or has asked.
      */
-    async admit(input: CapacityRequest & { environment: string }): Promise<{ lock: LockDecision }> {
+    async admit(input: AdmissionRequest): Promise<{ lock: LockDecision }> {
       const lock = await entities.acquireUpnLock(input);
       if (lock.granted) await entities.requestSlot(input);
       return { lock };

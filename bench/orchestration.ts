@@ -114,21 +114,26 @@ export async function orchestration(options: {
     log(`  ${name} CPU-s per run: ${formatPhaseCpu(cpu)}`);
     return [out, cpu];
   };
-  /** Starts `requests` runs of a baseline workflow and waits for all of them; returns the handles and the seconds taken. */
+  /**
+   * Starts `runs` runs of a baseline workflow and waits for all of them; returns the handles and
+   * the seconds taken. The upsert baseline starts with a request's search attributes.
+   */
   const runBaseline = async (
     workflowType: 'noopBaseline' | 'noopUpsertBaseline',
     idPrefix: string,
-    searchAttributes?: (i: number) => SearchAttributePair[],
+    runs = requests,
   ): Promise<{ handles: WorkflowHandle[]; seconds: number }> => {
     const t0 = performance.now();
-    const handles = await pool(requests, concurrency, (i) =>
-      client.workflow.start(workflowType, {
+    const handles = await pool(runs, concurrency, (i) => {
+      const workflowId = `${idPrefix}-${stamp}-${i}`;
+      return client.workflow.start(workflowType, {
         taskQueue,
-        workflowId: `${idPrefix}-${stamp}-${i}`,
+        workflowId,
         args: [ACTIVITIES_PER_REQUEST],
-        typedSearchAttributes: searchAttributes?.(i),
-      }),
-    );
+        typedSearchAttributes:
+          workflowType === 'noopUpsertBaseline' ? startSearchAttributes(`${workflowId}@${DOMAIN}`) : undefined,
+      });
+    });
     await Promise.all(handles.map((h) => h.result()));
     return { handles, seconds: (performance.now() - t0) / 1000 };
   };
@@ -136,32 +141,17 @@ export async function orchestration(options: {
   // Warm-up of the three paths (code loaded, connections open, entities started).
   const warm = await pool(5, 5, (i) => postRequest(api, token, `bench-warm-${stamp}-${i}@${DOMAIN}`));
   await Promise.all(warm.map((id) => client.workflow.getHandle(id).result()));
-  await Promise.all(
-    Array.from({ length: 5 }, (_, i) =>
-      Promise.all([
-        client.workflow.execute('noopBaseline', {
-          taskQueue,
-          workflowId: `bench-noop-warm-${stamp}-${i}`,
-          args: [ACTIVITIES_PER_REQUEST],
-        }),
-        client.workflow.execute('noopUpsertBaseline', {
-          taskQueue,
-          workflowId: `bench-upsert-warm-${stamp}-${i}`,
-          args: [ACTIVITIES_PER_REQUEST],
-          typedSearchAttributes: startSearchAttributes(`bench-upsert-warm-${stamp}-${i}@${DOMAIN}`),
-        }),
-      ]),
-    ),
-  );
+  await Promise.all([
+    runBaseline('noopBaseline', 'bench-noop-warm', 5),
+    runBaseline('noopUpsertBaseline', 'bench-upsert-warm', 5),
+  ]);
 
   log(`  baseline: ${requests} workflows of ${ACTIVITIES_PER_REQUEST} no-op activities`);
   const [baseline, baselineCpu] = await measured('baseline', () => runBaseline('noopBaseline', 'bench-noop'));
 
   log(`  upsert baseline: the same with the request's start search attributes and a NiuStep upsert per activity`);
   const [upsertBaseline, upsertBaselineCpu] = await measured('upsert baseline', () =>
-    runBaseline('noopUpsertBaseline', 'bench-upsert', (i) =>
-      startSearchAttributes(`bench-upsert-${stamp}-${i}@${DOMAIN}`),
-    ),
+    runBaseline('noopUpsertBaseline', 'bench-upsert'),
   );
 
   log(`  service: ${requests} requests through the API`);

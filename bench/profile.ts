@@ -119,8 +119,6 @@ async function main(): Promise<void> {
         const b = Math.floor((ms(e.eventTime) - t0) / 2000) * 2;
         const kind =
           e.workflowExecutionSignaledEventAttributes?.signalName ??
-          (e.signalExternalWorkflowExecutionInitiatedEventAttributes ? 'decision-sent' : null) ??
-          (e.externalWorkflowExecutionSignaledEventAttributes ? 'decision-delivered' : null) ??
           (e.workflowTaskCompletedEventAttributes ? 'wft' : null) ??
           (e.markerRecordedEventAttributes ? 'local-activity' : null) ??
           (e.workflowTaskFailedEventAttributes ? 'wft-FAILED' : null);

@@ -1,5 +1,5 @@
 // The Node.js flags the worker process starts with, given by every launcher: `npm run worker`
-// (package.json, checked equal by test/unit/config.test.ts), `npm start` (scripts/dev.ts) and the
+// (package.json, checked equal by test/unit/runtime.test.ts), `npm start` (scripts/dev.ts) and the
 // tests and benchmarks (test/helpers/processes.ts). V8 sizes a heap when it creates it, so they
 // cannot be set from inside the process.
 //

@@ -26,33 +26,14 @@ import {
   condition,
   continueAsNew,
   log,
-  proxyLocalActivities,
   setHandler,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import { admissionReservationsQuery, admitSignal, releaseAdmissionSignal } from './definitions';
+import { closedRuns, deliverAdmissions, readEnvironmentCapacity } from './entity-local-activities';
 import { WorkflowMutex } from './mutex';
 import type { AdmissionMessage, AdmissionRequest, CapacityDecision, EnvironmentCapacity } from './types';
-
-const { closedRuns } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
-  summary: 'find runs that ended without releasing what they hold',
-});
-
-const { deliverAdmissions } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '60 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
-  summary: 'send the answers to the requesting runs',
-});
-
-const { readEnvironmentCapacity } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-  summary: 'read the non-interactive user limit and count',
-});
 
 export interface AdmissionState {
   /** Lower-case UPN -> the run holding the account's lock. */

@@ -24,39 +24,14 @@ import {
   condition,
   continueAsNew,
   log,
-  proxyLocalActivities,
   setHandler,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import { releaseCapacitySignal, requestSlotSignal, reservationsQuery, reserveUpdate } from './definitions';
+import { closedRuns, deliverCapacityDecisions, readEnvironmentCapacity } from './entity-local-activities';
 import { WorkflowMutex } from './mutex';
 import type { CapacityDecision, CapacityRequest } from './types';
-
-// Local activities, not activities: a reserveCapacity activity (the update path) holds an activity
-// slot while it waits for this entity's answer, so under load (200 requests at once, the
-// benchmark) all slots were taken by waiting reservations and the entity's own read queued
-// behind them until their start-to-close timeouts freed slots: a minute per batch. Local
-// activities run in the worker's separate local-activity slots, inside the entity's workflow
-// task, and are short reads.
-const { closedRuns } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
-  summary: 'find holders that ended without releasing their slot',
-});
-
-const { deliverCapacityDecisions } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '60 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
-  summary: 'send the decisions to the requesting runs',
-});
-
-const { readEnvironmentCapacity } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
-  summary: 'read the non-interactive user limit and count',
-});
 
 export interface CapacityState {
   environment: string;

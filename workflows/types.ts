@@ -189,13 +189,7 @@ export function admissionWorkflowId(taskQueue?: string): string {
 }
 
 /** What a run asks the admission entity for (its `admit` signal), and where the answer goes. */
-export interface AdmissionRequest {
-  requestId: string;
-  workflowId: string;
-  runId: string;
-  environment: string;
-  userPrincipalName: string;
-}
+export type AdmissionRequest = CapacityRequest & { environment: string };
 
 /**
  * The admission entity's answers, its `admission` signal to the run: `queued` while another

@@ -19,12 +19,11 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
-  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import { acquireUpdate, lockGrantedSignal, lockStateQuery, releaseLockSignal } from './definitions';
+import { closedRuns } from './entity-local-activities';
 import type { LockDecision, LockHolder } from './types';
 
 export interface UpnLockState {
@@ -32,13 +31,6 @@ export interface UpnLockState {
   holder?: LockHolder | null;
   queue?: LockHolder[];
 }
-
-// A local activity, like the capacity entity's reads (workflows/capacity.ts says why).
-const { closedRuns } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
-  summary: 'check that the lock holder still runs',
-});
 
 /** How often a lock with waiters checks that its holder still runs (a terminated run never releases). */
 const HOLDER_CHECK_INTERVAL = '1 minute';

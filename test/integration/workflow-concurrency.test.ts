@@ -34,6 +34,14 @@ beforeEach(async () => {
   await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
 });
 
+/** Starts a request for `upn` that stays in await-dataverse-user (the sandbox does not sync it). */
+async function parkedRequest(upn: string, environment: string) {
+  await control.config({ syncDelayMs: 3_600_000, licensePropagationMs: 3_600_000 });
+  const handle = await startProvision(tw, provisionInput(upn, { environment }));
+  await waitForStatus(handle, (d) => stepStatus(d, 'await-dataverse-user') === 'waiting');
+  return handle;
+}
+
 /** Samples the sandbox's count of non-interactive users in `env` until stopped; returns the maximum. */
 function watchCount(env: string): { stop(): Promise<number> } {
   let max = 0;
@@ -120,10 +128,8 @@ test('10. the same UPN for contoso-prod and contoso-test at once: both succeed, 
 }, 120_000);
 
 test('the same account for a second environment waits behind the first (queued, with its position), then runs', async () => {
-  await control.config({ syncDelayMs: 3_600_000, licensePropagationMs: 3_600_000 });
   const upn = 'svc-queued@contoso.onmicrosoft.com';
-  const first = await startProvision(tw, provisionInput(upn, { environment: 'contoso-prod' }));
-  await waitForStatus(first, (d) => stepStatus(d, 'await-dataverse-user') === 'waiting');
+  const first = await parkedRequest(upn, 'contoso-prod');
   const second = await startProvision(tw, provisionInput(upn, { environment: 'contoso-test' }));
   const queued = await waitForStatus(second, (d) => stepStatus(d, 'reserve-capacity') === 'waiting');
   expect(queued.steps[0]!.detail).toBe('another request for this account runs first (queue position 1)');
@@ -138,10 +144,8 @@ test('the same account for a second environment waits behind the first (queued, 
 }, 60_000);
 
 test('a request terminated while holding its account lock does not block the next request for that account', async () => {
-  await control.config({ syncDelayMs: 3_600_000, licensePropagationMs: 3_600_000 });
   const upn = 'svc-lockterm@contoso.onmicrosoft.com';
-  const first = await startProvision(tw, provisionInput(upn, { environment: 'contoso-prod' }));
-  await waitForStatus(first, (d) => stepStatus(d, 'await-dataverse-user') === 'waiting');
+  const first = await parkedRequest(upn, 'contoso-prod');
   // Terminated from outside: it never releases the lock; the entity finds it gone.
   await first.terminate('operator terminated it');
   await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
