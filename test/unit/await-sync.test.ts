@@ -1,0 +1,61 @@
+// The sync wait's looks keep their schedule: while forcing, the delay to the next look leaves out
+// this look's own run and how late it came against a grid from the first look, so lateness does
+// not add up over a long wait. The activity runs in the SDK's mock activity context with Graph
+// and Dataverse stood in by slow functions.
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { awaitSyncActivities, behindGrid } from '../../activities/await-sync';
+import { SYNC_PENDING } from '../../workflows/sync-wait';
+
+const INTERVAL = 1_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The fifth look, due `lateMs` after its grid point, whose two calls take `callsMs`. */
+async function fifthLook(lateMs: number, callsMs: number): Promise<ApplicationFailure> {
+  const activities = awaitSyncActivities({
+    addUser: async () => (await sleep(callsMs / 2), 'not-licensed'),
+    findSystemUser: async () => (await sleep(callsMs / 2), null),
+  });
+  const due = Date.now();
+  const env = new MockActivityEnvironment({
+    attempt: 5,
+    scheduledTimestampMs: due - 4 * INTERVAL - lateMs,
+    currentAttemptScheduledTimestampMs: due,
+  });
+  const err = await env
+    .run(activities.awaitSystemUser, {
+      environment: 'contoso-prod',
+      entraObjectId: '00000000-0000-0000-0000-000000000001',
+      syncTimeoutMs: 60_000,
+      forceSyncWindowMs: 60_000,
+      forceSyncIntervalMs: INTERVAL,
+      syncPollInitialMs: INTERVAL,
+      syncPollMaxMs: INTERVAL,
+    })
+    .catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  expect((err as ApplicationFailure).type).toBe(SYNC_PENDING);
+  return err as ApplicationFailure;
+}
+
+describe('the sync wait', () => {
+  it("takes the look's own calls and its lateness on the grid off the next delay", async () => {
+    const failure = await fifthLook(60, 100);
+    const delay = Number(failure.nextRetryDelay);
+    expect(delay).toBeLessThanOrEqual(INTERVAL - 160);
+    expect(delay).toBeGreaterThan(INTERVAL - 450); // the calls took 100 ms, not much more
+    expect(failure.details?.[0]).toMatchObject({ attempt: 5, addUser: 'not-licensed', nextLookMs: INTERVAL });
+  });
+
+  it('is benign: an expected outcome, logged at debug level and not counted as a failure', async () => {
+    expect((await fifthLook(0, 0)).category).toBe(ApplicationFailureCategory.BENIGN);
+  });
+
+  it('corrects only lateness near a grid point', () => {
+    expect(behindGrid(0, 4_030, INTERVAL)).toBe(30);
+    expect(behindGrid(0, 4_000, INTERVAL)).toBe(0);
+    // Far from any grid point (earlier looks at other intervals): no correction.
+    expect(behindGrid(0, 4_700, INTERVAL)).toBe(0);
+    expect(behindGrid(5_000, 4_000, INTERVAL)).toBe(0);
+  });
+});
