@@ -62,12 +62,17 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     'warn',
     ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
     // The server keeps a workflow's in-flight updates in its history cache (512 workflows by
-    // default, one shard here). Every request keeps two workflows open (itself and its account
-    // lock), so with a few hundred requests at once the capacity entity was evicted and the
-    // reserve updates waiting on it were aborted, over and over: 54 of 500 requests got past
+    // default, one shard here). When every request also kept its account's lock workflow open
+    // (before the admission entity), a few hundred requests at once evicted the capacity entity
+    // and aborted the reserve updates waiting on it, over and over: 54 of 500 requests got past
     // reserve-capacity in 5 minutes (bench). A self-hosted cluster needs the same headroom.
     '--dynamic-config-value',
     `history.cacheMaxSize=${HISTORY_CACHE_SIZE}`,
+    // Eager activity dispatch (off by default in the server): the answer to a workflow task that
+    // schedules an activity carries the activity's task when the worker has a free slot, which
+    // saves the activity its trip through the task queue.
+    '--dynamic-config-value',
+    'system.enableActivityEagerExecution=true',
     // SQLite's defaults (rollback journal, synchronous=FULL) sync the file several times per
     // transaction, and every workflow task and activity transition is one: on this machine a
     // workflow task waited 173 ms on average to reach the worker, 59 ms with a write-ahead log
