@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureCertificates } from '../sandbox/ca';
 import { loadConfigOrExit } from '../worker/config';
-import { WORKER_NODE_FLAGS } from '../worker/node-flags';
+import { WORKER_NODE_FLAGS, workerAllocatorEnv } from '../worker/node-flags';
 import { waitForPort } from './ports';
 import { startDevServer, type DevServer } from './temporal-server';
 
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
 
   startNode('sandbox', 'sandbox/main.ts', env);
   await waitForPort(config.sandbox.port, '127.0.0.1', 60_000);
-  startNode('worker', 'worker/main.ts', env, WORKER_NODE_FLAGS);
+  startNode('worker', 'worker/main.ts', { ...env, ...workerAllocatorEnv(env) }, WORKER_NODE_FLAGS);
   startNode('api', 'api/main.ts', env);
   await waitForPort(config.api.port, config.api.host, 60_000);
 

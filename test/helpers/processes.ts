@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, waitForPort } from '../../scripts/ports';
-import { WORKER_NODE_FLAGS } from '../../worker/node-flags';
+import { WORKER_NODE_FLAGS, workerAllocatorEnv } from '../../worker/node-flags';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -149,6 +149,7 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
       // The bundle built once per test run; without it each start bundles workflows/ (seconds).
       WORKER_WORKFLOW_BUNDLE: process.env.NIU_TEST_WORKFLOW_BUNDLE ?? process.env.WORKER_WORKFLOW_BUNDLE,
       LOG_LEVEL: logLevel,
+      ...workerAllocatorEnv(),
       ...options.env,
     },
     [],

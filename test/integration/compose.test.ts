@@ -147,12 +147,15 @@ test('service variables are the configuration module’s, and ports match them',
   expect(worker.environment?.TEMPORAL_ADDRESS).toBe(`temporal:${temporalPort}`);
 });
 
-test('the Dockerfile runs Node 24 (pinned), as non-root, with production dependencies and a health check', () => {
+test('the Dockerfile runs Node 24 (pinned), as non-root, with production dependencies, jemalloc and a health check', () => {
   const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
   expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24\.\d+\.\d+-[\w-]+$/m);
   expect(dockerfile).toMatch(/^USER node$/m);
   expect(dockerfile).toMatch(/npm ci --omit=dev/);
   expect(dockerfile).toMatch(/^HEALTHCHECK /m);
+  // The allocator the worker was measured with (worker/node-flags.ts).
+  expect(dockerfile).toMatch(/apt-get install -y --no-install-recommends libjemalloc2/);
+  expect(dockerfile).toMatch(/^\s+LD_PRELOAD=libjemalloc\.so\.2$/m);
   const nvmrc = readFileSync(path.join(root, '.nvmrc'), 'utf8').trim();
   expect(nvmrc).toBe('24');
 });
