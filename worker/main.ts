@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     ...(config.worker.workflowBundlePath ? { workflowBundle: { codePath: config.worker.workflowBundlePath } } : {}),
   });
   const logger = Runtime.instance().logger;
+  const allocator = activeAllocator();
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -53,9 +54,9 @@ async function main(): Promise<void> {
     metrics: `:${config.worker.metricsPort}/metrics`,
     environments: config.environments.map((e) => e.name),
     payloadEncryption: config.codec ? `on (key ${config.codec.currentKeyId})` : 'off',
-    allocator: activeAllocator(),
+    allocator,
   });
-  if (activeAllocator() === 'glibc') {
+  if (allocator === 'glibc') {
     // worker/node-flags.ts: glibc's arenas kept 150 MB more under load than jemalloc did.
     logger.warn('running on glibc malloc: install libjemalloc2 and preload it (LD_PRELOAD) to keep memory down');
   }
