@@ -14,7 +14,14 @@ import {
   type TestWorker,
 } from '../helpers/worker';
 import { startTestSandbox, type Sandbox, type SandboxControl, SKU_PART } from '../helpers/sandbox';
-import { READ_CAPACITY_WORKFLOW_TYPE, type EnvironmentCapacity } from '../../workflows/types';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import {
+  ADMISSION_WORKFLOW_TYPE,
+  admissionWorkflowId,
+  CAPACITY_QUERY,
+  READ_CAPACITY_WORKFLOW_TYPE,
+  type EnvironmentCapacity,
+} from '../../workflows/types';
 
 let sandbox: Sandbox;
 let tw: TestWorker;
@@ -191,3 +198,67 @@ test('readEnvironmentCapacity (run by the API) returns the live limit and count 
   ).result();
   expect(await read()).toEqual({ limit: 7, used: 1 });
 });
+
+test('the admission entity decides from a read under 2 s old, and reads again after a release', async () => {
+  // Runs that exist but never run (no worker polls their queue), so the entity's answers reach
+  // them, and the test sends the entity's signals itself, milliseconds apart.
+  const idle = { ...tw, taskQueue: `${tw.taskQueue}-nobody` };
+  const run = async (name: string) => {
+    const upn = `svc-reuse-${name}@contoso.onmicrosoft.com`;
+    const handle = await startProvision(idle, provisionInput(upn));
+    return { handle, upn, id: handle.workflowId, runId: (await handle.describe()).runId };
+  };
+  const a = await run('a');
+  const b = await run('b');
+  const c = await run('c');
+  const entity = tw.client.workflow.getHandle(admissionWorkflowId(tw.taskQueue));
+  const admit = (r: typeof a) =>
+    tw.client.workflow.signalWithStart(ADMISSION_WORKFLOW_TYPE, {
+      workflowId: entity.workflowId,
+      taskQueue: tw.taskQueue,
+      args: [{}],
+      signal: 'admit',
+      signalArgs: [
+        { requestId: r.id, workflowId: r.id, runId: r.runId, environment: 'contoso-prod', userPrincipalName: r.upn },
+      ],
+    });
+  const release = (r: typeof a) => entity.signal('releaseAdmission', { requestId: r.id, runId: r.runId, lock: true });
+  const holding = async (r: typeof a, holds = true) => {
+    for (const until = Date.now() + 10_000; Date.now() < until; await new Promise((w) => setTimeout(w, 20))) {
+      const { holders } = await entity.query<{ holders: string[] }, [string]>(CAPACITY_QUERY, 'contoso-prod');
+      if (holders.includes(r.id) === holds) return;
+    }
+    throw new Error(`${r.id} ${holds ? 'never got' : 'still holds'} a slot`);
+  };
+  const reads = async () => {
+    const history = await entity.fetchHistory().catch((err: unknown) => {
+      // Not started yet (fetchHistory reports it as gRPC NOT_FOUND, describe as WorkflowNotFoundError).
+      if (err instanceof WorkflowNotFoundError || (err as { code?: number }).code === 5) return { events: [] };
+      throw err;
+    });
+    return (history.events ?? []).filter((e) => {
+      const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
+      return data && JSON.parse(Buffer.from(data).toString()).activity_type === 'readEnvironmentCapacity';
+    }).length;
+  };
+
+  try {
+    const before = await reads(); // reads for earlier tests: over 2 s ago, or released since
+    await admit(a);
+    await holding(a);
+    await admit(b);
+    await holding(b);
+    expect(await reads()).toBe(before + 1); // b was decided from a's read
+
+    await release(a);
+    await holding(a, false);
+    await admit(c);
+    await holding(c);
+    expect(await reads()).toBe(before + 2); // a release came since: c was decided from a new read
+  } finally {
+    for (const r of [a, b, c]) {
+      await release(r).catch(() => undefined); // the entity may not have started
+      await r.handle.terminate('test done');
+    }
+  }
+}, 60_000);
