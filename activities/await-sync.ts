@@ -63,7 +63,7 @@ export function awaitSyncActivities(deps: {
       const lookStarted = Date.now();
       const { attempt, scheduledTimestampMs, currentAttemptScheduledTimestampMs } = Context.current().info;
       // scheduledTimestampMs is the first attempt's schedule time: the wait's start.
-      const forcing = Date.now() - scheduledTimestampMs < input.forceSyncWindowMs;
+      const forcing = lookStarted - scheduledTimestampMs < input.forceSyncWindowMs;
       const target = { environment: input.environment, entraObjectId: input.entraObjectId };
       // addUser is idempotent: once "added", calling it again in the window only re-requests the sync.
       const added = forcing ? await deps.addUser(target) : 'not-called';

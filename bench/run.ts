@@ -11,7 +11,7 @@
 // BENCH_API_SECONDS (8, per side), BENCH_API_ROUNDS (4), BENCH_CONNECTIONS (10), BENCH_ONLY
 // (which to run, e.g. `3` or `1,4`; 1 and 2 run together: 2 reads the requests 1 provisioned).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { workerAllocatorEnv } from '../worker/node-flags';
+import { launchedWorkerAllocator } from '../worker/node-flags';
 import os from 'node:os';
 import path from 'node:path';
 import { startLatency, statusLatency, type ApiOverheadResult } from './api-overhead';
@@ -283,8 +283,7 @@ function targets(r: Results): Results['targets'] {
 function notes(r: Results): Results['notes'] {
   const n: Results['notes'] = [];
   // The memory figures depend on it (worker/node-flags.ts): jemalloc when libjemalloc2 is installed.
-  const preload = workerAllocatorEnv().LD_PRELOAD ?? process.env.LD_PRELOAD ?? '';
-  n.push({ name: 'worker allocator', figure: preload.includes('jemalloc') ? 'jemalloc' : 'glibc malloc' });
+  n.push({ name: 'worker allocator', figure: launchedWorkerAllocator() });
   if (r.orchestration) {
     const o = r.orchestration;
     n.push({

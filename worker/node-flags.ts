@@ -30,6 +30,12 @@ export function workerAllocatorEnv(env: NodeJS.ProcessEnv = process.env): Record
   return { LD_PRELOAD: env.LD_PRELOAD ? `${lib}:${env.LD_PRELOAD}` : lib };
 }
 
+/** The allocator a worker started by a launcher here runs on (what it logs when it starts). */
+export function launchedWorkerAllocator(env: NodeJS.ProcessEnv = process.env): 'jemalloc' | 'glibc' {
+  const preload = workerAllocatorEnv(env).LD_PRELOAD ?? env.LD_PRELOAD ?? '';
+  return preload.includes('jemalloc') ? 'jemalloc' : 'glibc';
+}
+
 /** The allocator this process runs on, as its memory map shows ('unknown' off Linux). */
 export function activeAllocator(): 'jemalloc' | 'glibc' | 'unknown' {
   try {

@@ -74,15 +74,7 @@ export async function admission(state: AdmissionState = {}): Promise<void> {
   // Requests arrived since the last decision; the first arrival books a turn behind the mutex
   // and later ones ride along (one batch, one read per environment).
   const queue: AdmissionRequest[] = [];
-  let booked = false;
-  const book = (): void => {
-    if (booked) return;
-    booked = true;
-    void mutex.run(async () => {
-      booked = false;
-      await decideBatch();
-    });
-  };
+  const book = mutex.batched(() => decideBatch());
 
   /** A free account's first waiting run gets its turn in the next batch. */
   const promote = (account: string): void => {

@@ -60,16 +60,8 @@ export async function environmentCapacity(state: CapacityState): Promise<void> {
     fail(err: unknown): void;
   };
   const queue: Pending[] = [];
-  let booked = false;
   // The first arrival books a turn behind the mutex; later arrivals ride along with it.
-  const book = (): void => {
-    if (booked) return;
-    booked = true;
-    void mutex.run(async () => {
-      booked = false;
-      await decideBatch();
-    });
-  };
+  const book = mutex.batched(() => decideBatch());
   // Signalled answers of the batch being decided, sent together before the mutex is let go.
   let decided: { request: CapacityRequest; decision: CapacityDecision }[] = [];
   let retryLater: Pending[] = [];

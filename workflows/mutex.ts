@@ -19,6 +19,22 @@ export class WorkflowMutex {
     return result;
   }
 
+  /**
+   * A batched turn: the returned `book` queues `fn` behind the mutex once, and calls made before
+   * that turn starts ride along with it (the entities decide every request that arrived meanwhile).
+   */
+  batched(fn: () => Promise<void>): () => void {
+    let booked = false;
+    return () => {
+      if (booked) return;
+      booked = true;
+      void this.run(async () => {
+        booked = false;
+        await fn();
+      });
+    };
+  }
+
   get idle(): boolean {
     return this.pending === 0;
   }

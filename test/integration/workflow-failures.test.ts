@@ -3,7 +3,7 @@
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { spawnWorker as spawnWorkerProcess, type WorkerProcess } from '../helpers/processes';
-import { workerAllocatorEnv } from '../../worker/node-flags';
+import { launchedWorkerAllocator } from '../../worker/node-flags';
 import {
   failureTypeOf,
   provisionInput,
@@ -129,9 +129,7 @@ test('8. the worker killed (SIGKILL) during the wait and started again: the requ
     const entries = lines.map((l) => JSON.parse(l) as { msg: string; level: string; allocator?: string });
     expect(entries.map((e) => e.msg)).toEqual(expect.arrayContaining(['worker started', 'worker stopped']));
     // It runs on jemalloc wherever libjemalloc2 is installed (CI installs it, as the image does).
-    const allocator =
-      workerAllocatorEnv().LD_PRELOAD || process.env.LD_PRELOAD?.includes('jemalloc') ? 'jemalloc' : 'glibc';
-    expect(entries.find((e) => e.msg === 'worker started')?.allocator).toBe(allocator);
+    expect(entries.find((e) => e.msg === 'worker started')?.allocator).toBe(launchedWorkerAllocator());
   } finally {
     for (const w of [first, second]) {
       if (w?.running()) w.child.kill('SIGKILL');
