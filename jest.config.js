@@ -16,4 +16,5 @@ module.exports = {
   // Servers and workers started by a test are stopped by the test; this catches leaks.
   forceExit: false,
   verbose: true,
+  reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
 };
