@@ -1,22 +1,23 @@
 // The worker's identity towards Microsoft: one ClientSecretCredential (the app registration of
 // ARCHITECTURE.md section 7), pointed at the configured authority. `disableInstanceDiscovery`
-// because the sandbox (or a sovereign cloud) is not in Entra's public instance list.
-import { ClientSecretCredential, type AccessToken } from '@azure/identity';
+// because the sandbox (or a sovereign cloud) is not in Entra's public instance list. Every
+// caller gets it behind CachingTokenCredential (token-cache.ts).
+import { ClientSecretCredential, type AccessToken, type TokenCredential } from '@azure/identity';
 import type { Config } from '../worker/config';
 import { failure } from './errors';
+import { CachingTokenCredential } from './token-cache';
 
 export interface TokenSource {
-  credential: ClientSecretCredential;
+  credential: TokenCredential;
   /** An access token for `resource` (`<resource>/.default`), failures mapped to ApplicationFailures. */
   token(resource: string): Promise<string>;
 }
 
 export function createTokenSource(config: Config): TokenSource {
   const { tenantId, clientId, clientSecret, authorityHost } = config.microsoft;
-  const credential = new ClientSecretCredential(tenantId, clientId, clientSecret, {
-    authorityHost,
-    disableInstanceDiscovery: true,
-  });
+  const credential = new CachingTokenCredential(
+    new ClientSecretCredential(tenantId, clientId, clientSecret, { authorityHost, disableInstanceDiscovery: true }),
+  );
   return {
     credential,
     async token(resource: string): Promise<string> {
