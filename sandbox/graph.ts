@@ -240,7 +240,9 @@ function validateUserBody(ctx: Ctx, deps: GraphDeps, body: Record<string, unknow
   }
   if ('userPrincipalName' in body) {
     const upn = body.userPrincipalName as string;
-    const m = /^([A-Za-z0-9._'+-]{1,64})@([A-Za-z0-9.-]+)$/.exec(upn);
+    // Microsoft's UPN rules (KB 2439357): the user name up to 64 of A-Z a-z 0-9 ' . - _ ! # ^ ~,
+    // no period just before the @; the domain up to 48 characters.
+    const m = /^([A-Za-z0-9'._!#^~-]{1,64})@([A-Za-z0-9.-]{1,48})$/.exec(upn);
     if (!m || m[1]!.startsWith('.') || m[1]!.endsWith('.')) throw invalidValue(ctx, 'userPrincipalName');
     if (!VERIFIED_DOMAINS.includes(m[2]!.toLowerCase())) {
       throw graphError(

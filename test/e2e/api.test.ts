@@ -115,6 +115,18 @@ describe('provisioning over HTTP', () => {
     expect(problem.type).toMatch(/already-provisioned/);
   });
 
+  it("a UPN with every special character Microsoft allows (' . - _ ! # ^ ~) is provisioned, and its id works in URLs", async () => {
+    const upn = "o'brien.svc-e2e_1!#^~@contoso.onmicrosoft.com";
+    const res = await create(upn);
+    expect(res.status).toBe(202);
+    const location = res.headers.get('location')!;
+    expect(location).toBe(`${stack.apiUrl}${idPath(`niu:contoso-prod:${upn}`)}`);
+    const doc = await untilClosed(location);
+    expect({ status: doc.status, error: doc.error }).toEqual({ status: 'succeeded', error: null });
+    const user = (await stack.control.state()).users.find((u) => u.userPrincipalName === upn);
+    expect(user?.id).toBe(doc.result?.entraObjectId);
+  });
+
   it('held request: the same POST answers 200 with the same id; capacity counts it as reserved; cancel ends it cancelled; a new run may start after', async () => {
     const upn = 'svc-e2e-held@contoso.onmicrosoft.com';
     // Hold the request at await-dataverse-user: the user never shows up in Dataverse.

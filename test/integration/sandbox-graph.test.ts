@@ -192,6 +192,28 @@ describe('users', () => {
     ]);
   });
 
+  test("a UPN's user name takes Microsoft's characters (' . - _ ! # ^ ~) and no others", async () => {
+    // KB 2439357: letters, digits and ' . - _ ! # ^ ~; no period just before the @; up to 64.
+    const ok = `o'brien.svc-erp_1!#^~@${DOMAIN}`;
+    const id = await createUser(graph, ok);
+    const got = (await graph
+      .api(`/users/${encodeURIComponent(ok)}`)
+      .select('id,userPrincipalName')
+      .get()) as {
+      id: string;
+      userPrincipalName: string;
+    };
+    expect(got).toMatchObject({ id, userPrincipalName: ok });
+    for (const bad of [`plus+tag@${DOMAIN}`, `a&b@${DOMAIN}`, `dot.@${DOMAIN}`, `${'x'.repeat(65)}@${DOMAIN}`]) {
+      const err = await graphError(createUser(graph, bad, { mailNickname: 'svc' }));
+      expect({ bad, status: err.status, details: err.body.error.details }).toEqual({
+        bad,
+        status: 400,
+        details: [expect.objectContaining({ code: 'InvalidValue', target: 'userPrincipalName' })],
+      });
+    }
+  });
+
   test('a UPN outside the verified domains, a weak password, missing and unknown properties are rejected', async () => {
     const domain = await graphError(createUser(graph, 'svc@fabrikam.com'));
     expect(domain.status).toBe(400);
