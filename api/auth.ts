@@ -96,7 +96,7 @@ export class TokenVerifier {
         requiredClaims: ['exp'],
       }));
     } catch (err) {
-      if (err instanceof joseErrors.JWKSTimeout || (err instanceof TypeError && /fetch/i.test(err.message))) {
+      if (keysUnavailable(err)) {
         throw new HttpProblem(503, 'identity-provider-unavailable', 'The identity provider cannot be reached.', {
           headers: { 'retry-after': '5' },
         });
@@ -108,6 +108,17 @@ export class TokenVerifier {
       [payload.azp, payload.appid, payload.sub].find((v): v is string => typeof v === 'string') ?? 'unknown';
     return { clientId, roles };
   }
+}
+
+/**
+ * The signing keys could not be had: the JWKS request failed, timed out, or answered with
+ * something other than a key set (jose reports an error status or a body that is not JSON as a
+ * generic JOSEError naming the "JSON Web Key Set"). The caller's token may be fine: 503, not 401.
+ */
+function keysUnavailable(err: unknown): boolean {
+  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) return true;
+  if (err instanceof TypeError && /fetch/i.test(err.message)) return true;
+  return err instanceof joseErrors.JOSEError && err.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set/.test(err.message);
 }
 
 function describeJoseError(err: unknown): string {

@@ -20,12 +20,15 @@ export interface LocalIdentityProvider {
   sign(claims?: JWTPayload, options?: { expiresIn?: string | number; kid?: string; key?: KeyPair }): Promise<string>;
   /** Adds a new current key (old ones stay published unless `dropOld`). */
   rotate(dropOld?: boolean): Promise<void>;
+  /** How the keys endpoint answers from now on: an HTTP status, a body that is not JSON, or normally (null). */
+  breakKeys(how: number | 'not-json' | null): void;
   close(): Promise<void>;
 }
 
 export async function startLocalIdentityProvider(): Promise<LocalIdentityProvider> {
   const keys: { kid: string; pair: KeyPair; jwk: JWK }[] = [];
   let fetches = 0;
+  let broken: number | 'not-json' | null = null;
   const addKey = async () => {
     const pair = await generateKeyPair('RS256', { extractable: true });
     const kid = `key-${keys.length + 1}`;
@@ -41,7 +44,8 @@ export async function startLocalIdentityProvider(): Promise<LocalIdentityProvide
     } else if (req.url === '/tenant/discovery/v2.0/keys') {
       fetches++;
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ keys: keys.map((k) => k.jwk) }));
+      if (typeof broken === 'number') res.statusCode = broken;
+      res.end(broken === null ? JSON.stringify({ keys: keys.map((k) => k.jwk) }) : '<html>unavailable</html>');
     } else {
       res.statusCode = 404;
       res.end();
@@ -68,6 +72,9 @@ export async function startLocalIdentityProvider(): Promise<LocalIdentityProvide
     async rotate(dropOld = false) {
       await addKey();
       if (dropOld) keys.splice(0, keys.length - 1);
+    },
+    breakKeys(how) {
+      broken = how;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -204,6 +204,45 @@ describe('API (no Temporal)', () => {
         await rotating.close();
       }
     });
+
+    it('503 (not 401) while the identity provider cannot give its keys: an error status, not JSON; 200 once it can', async () => {
+      const flaky = await startLocalIdentityProvider();
+      const cfg = loadConfig({
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        AUTH_OPENID_CONFIG_URL: flaky.openIdConfigUrl,
+        LOG_LEVEL: 'silent',
+      });
+      const verifier = new TokenVerifier({
+        openIdConfigUrl: cfg.api.openIdConfigUrl,
+        audience: cfg.api.audience,
+        jwksCooldownMs: 0,
+      });
+      const instance = await buildApp({ config: cfg, verifier });
+      const get = async () =>
+        instance.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${await flaky.sign()}` } });
+      try {
+        for (const how of [503, 404, 'not-json'] as const) {
+          flaky.breakKeys(how);
+          const res = await get();
+          const body = expectProblem(res, 503);
+          expect({ how, type: body.type, retryAfter: res.headers['retry-after'] }).toEqual({
+            how,
+            type: expect.stringMatching(/identity-provider-unavailable$/),
+            retryAfter: '5',
+          });
+        }
+        flaky.breakKeys(null);
+        expect((await get()).statusCode).toBe(200);
+        // A bad token is still the client's fault while the keys are at hand.
+        expectProblem(
+          await instance.inject({ url: '/v1/environments', headers: { authorization: 'Bearer a.b.c' } }),
+          401,
+        );
+      } finally {
+        await instance.close();
+        await flaky.close();
+      }
+    });
   });
 
   describe('validation and problem+json', () => {
