@@ -4,7 +4,7 @@
 // behaviour is covered end to end in test/e2e/api.test.ts.
 import { Writable } from 'node:stream';
 import { generateKeyPair, SignJWT } from 'jose';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../api/app';
 import { TokenVerifier } from '../../api/auth';
 import { loadConfig, type Config } from '../../worker/config';
@@ -172,22 +172,36 @@ describe('API (no Temporal)', () => {
       expectProblem(await app.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${none}` } }), 403);
     });
 
-    it('follows key rotation: a token with a new kid makes the API fetch the key set again', async () => {
-      const rotating = await startLocalIdentityProvider();
+    /**
+     * Runs `fn` against an API of its own, with its own identity provider (the shared one stays
+     * untouched) and the given JWKS cooldown; `get` calls /v1/environments with a token.
+     */
+    const withOwnProvider = async (
+      jwksCooldownMs: number,
+      fn: (idp: LocalIdentityProvider, get: (token: string) => Promise<LightMyRequestResponse>) => Promise<void>,
+    ): Promise<void> => {
+      const own = await startLocalIdentityProvider();
       const cfg = loadConfig({
         TEMPORAL_ADDRESS: '127.0.0.1:1',
-        AUTH_OPENID_CONFIG_URL: rotating.openIdConfigUrl,
+        AUTH_OPENID_CONFIG_URL: own.openIdConfigUrl,
         LOG_LEVEL: 'silent',
       });
       const verifier = new TokenVerifier({
         openIdConfigUrl: cfg.api.openIdConfigUrl,
         audience: cfg.api.audience,
-        jwksCooldownMs: 200,
+        jwksCooldownMs,
       });
       const instance = await buildApp({ config: cfg, verifier });
-      const get = (t: string) =>
-        instance.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${t}` } });
       try {
+        await fn(own, (t) => instance.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${t}` } }));
+      } finally {
+        await instance.close();
+        await own.close();
+      }
+    };
+
+    it('follows key rotation: a token with a new kid makes the API fetch the key set again', async () => {
+      await withOwnProvider(200, async (rotating, get) => {
         const first = await rotating.sign();
         expect((await get(first)).statusCode).toBe(200);
         expect((await get(first)).statusCode).toBe(200);
@@ -199,31 +213,14 @@ describe('API (no Temporal)', () => {
         expect(rotating.jwksFetches()).toBe(2); // unknown kid: fetched again
         // The retired key is gone from the provider; once the cache refreshes, its tokens fail.
         expect((await get(first)).statusCode).toBe(401);
-      } finally {
-        await instance.close();
-        await rotating.close();
-      }
+      });
     });
 
     it('503 (not 401) while the identity provider cannot give its keys: an error status, not JSON; 200 once it can', async () => {
-      const flaky = await startLocalIdentityProvider();
-      const cfg = loadConfig({
-        TEMPORAL_ADDRESS: '127.0.0.1:1',
-        AUTH_OPENID_CONFIG_URL: flaky.openIdConfigUrl,
-        LOG_LEVEL: 'silent',
-      });
-      const verifier = new TokenVerifier({
-        openIdConfigUrl: cfg.api.openIdConfigUrl,
-        audience: cfg.api.audience,
-        jwksCooldownMs: 0,
-      });
-      const instance = await buildApp({ config: cfg, verifier });
-      const get = async () =>
-        instance.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${await flaky.sign()}` } });
-      try {
+      await withOwnProvider(0, async (flaky, get) => {
         for (const how of [503, 404, 'not-json'] as const) {
           flaky.breakKeys(how);
-          const res = await get();
+          const res = await get(await flaky.sign());
           const body = expectProblem(res, 503);
           expect({ how, type: body.type, retryAfter: res.headers['retry-after'] }).toEqual({
             how,
@@ -232,16 +229,10 @@ describe('API (no Temporal)', () => {
           });
         }
         flaky.breakKeys(null);
-        expect((await get()).statusCode).toBe(200);
+        expect((await get(await flaky.sign())).statusCode).toBe(200);
         // A bad token is still the client's fault while the keys are at hand.
-        expectProblem(
-          await instance.inject({ url: '/v1/environments', headers: { authorization: 'Bearer a.b.c' } }),
-          401,
-        );
-      } finally {
-        await instance.close();
-        await flaky.close();
-      }
+        expectProblem(await get('a.b.c'), 401);
+      });
     });
   });
 

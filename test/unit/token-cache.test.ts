@@ -39,28 +39,20 @@ test('a token is reused per scope until 5 minutes before it expires', async () =
   expect(inner.calls).toHaveLength(3);
 });
 
-test('the refresh time the credential gives wins; a short-lived token is renewed at half its life', async () => {
+test.each([
+  ['the refresh time the credential gives wins', 60 * MIN, 10 * MIN, 10 * MIN],
+  ['a short-lived token is renewed at half its life', 4 * MIN, undefined, 2 * MIN],
+])('%s', async (_what, lifetimeMs, refreshAfterMs, renewedAtMs) => {
   let t = 0;
-  const withHint = fakeCredential(() => t, 60 * MIN, 10 * MIN);
-  const hinted = new CachingTokenCredential(withHint.credential, () => t);
-  await hinted.getToken('s');
-  t = 10 * MIN - 1;
-  await hinted.getToken('s');
-  expect(withHint.calls).toHaveLength(1);
-  t = 10 * MIN;
-  await hinted.getToken('s');
-  expect(withHint.calls).toHaveLength(2);
-
-  t = 0;
-  const short = fakeCredential(() => t, 4 * MIN);
-  const cache = new CachingTokenCredential(short.credential, () => t);
+  const inner = fakeCredential(() => t, lifetimeMs, refreshAfterMs);
+  const cache = new CachingTokenCredential(inner.credential, () => t);
   await cache.getToken('s');
-  t = 2 * MIN - 1;
+  t = renewedAtMs - 1;
   await cache.getToken('s');
-  expect(short.calls).toHaveLength(1);
-  t = 2 * MIN;
+  expect(inner.calls).toHaveLength(1);
+  t = renewedAtMs;
   await cache.getToken('s');
-  expect(short.calls).toHaveLength(2);
+  expect(inner.calls).toHaveLength(2);
 });
 
 test('concurrent misses share one request; a failure reaches every caller and is not cached', async () => {
