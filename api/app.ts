@@ -63,6 +63,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       ? { loggerInstance: options.logger }
       : { logger: { ...loggerOptions(config.logLevel), ...(options.logStream ? { stream: options.logStream } : {}) } }),
     bodyLimit: options.bodyLimit ?? 16 * 1024,
+    trustProxy: trustProxyOption(config.api.trustProxy),
     // A caller's x-request-id is kept when it is a sane token, so ids can be followed across
     // services; otherwise a fresh UUID. Either way it is in every log line and problem body.
     genReqId: (req) => {
@@ -125,12 +126,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       ),
   });
 
-  // Authentication runs in onRequest for routes that declare an access level; the rate limit
-  // runs after it (preHandler), keyed by the verified client id, else by address.
-  app.addHook('onRequest', async (request) => {
-    const access = request.routeOptions.config?.access;
-    if (access) await authenticate(verifier, request, access);
-  });
+  // The rate limit runs after authentication (preHandler), keyed by the verified client id, else
+  // by address.
   await app.register(rateLimit, {
     max: config.api.rateLimitPerMinute,
     timeWindow: 60_000,
@@ -140,6 +137,35 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       new HttpProblem(429, 'rate-limited', `Rate limit of ${context.max} requests per minute exceeded; retry later.`, {
         headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
       }),
+  });
+  // Authentication runs in onRequest for routes that declare an access level. A failed one (401)
+  // never reaches the limit above, which needs a verified client: failures are counted per
+  // address on their own, and an address past its budget is refused before its token is looked
+  // at, so a flood of bad tokens costs no signature checks (@fastify/rate-limit's documented
+  // pattern for failed logins: peek, and count only the failures).
+  const authFailures = app.createRateLimit({
+    max: config.api.authFailuresPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `auth-failures:${request.ip}`,
+  });
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config?.access;
+    if (!access) return;
+    const failures = await authFailures(request, { increment: false });
+    if (!failures.isAllowed && failures.remaining === 0) {
+      throw new HttpProblem(
+        429,
+        'rate-limited',
+        `More than ${failures.max} failed authentications from this address in a minute; retry later.`,
+        { headers: { 'retry-after': String(Math.max(1, failures.ttlInSeconds)) } },
+      );
+    }
+    try {
+      await authenticate(verifier, request, access);
+    } catch (err) {
+      if (err instanceof HttpProblem && err.statusCode === 401) await authFailures(request);
+      throw err;
+    }
   });
 
   await app.register(swagger, {
@@ -201,4 +227,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   if (ownTemporal) app.addHook('onClose', async () => temporal.close());
   return app;
+}
+
+/** A hop count trusts that many proxies in front, as proxy-addr reads a number (Fastify's types take none). */
+function trustProxyOption(
+  trust: Config['api']['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
 }

@@ -4,6 +4,7 @@
 // With nothing set, everything points at the sandbox on its default port, so `npm start`
 // needs no manual step.
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import type { ProvisionTiming } from '../workflows/types';
 
@@ -58,6 +59,13 @@ export interface Config {
     audience: string;
     /** Rate limit per client per minute. */
     rateLimitPerMinute: number;
+    /** Failed authentications (401) allowed per address per minute; then 429 until the minute ends. */
+    authFailuresPerMinute: number;
+    /**
+     * Fastify's `trustProxy`: which proxies' X-Forwarded-For is believed for the caller's address
+     * (the failure budget and the unauthenticated rate limit are per address). Off by default.
+     */
+    trustProxy: boolean | number | string[];
     /** Origins allowed by CORS (the Temporal UI, for the codec endpoint). */
     corsOrigins: string[];
   };
@@ -166,6 +174,32 @@ function list(env: Env, name: string, fallback: string[]): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/**
+ * `true` (any proxy), a hop count, or proxy addresses and CIDR ranges (and proxy-addr's names
+ * loopback, linklocal, uniquelocal), comma-separated; unset or `false`: the socket's address.
+ */
+function trustProxy(env: Env, name: string): boolean | number | string[] {
+  const raw = env[name]?.trim();
+  if (!raw || /^(0|false|no|off)$/i.test(raw)) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const entries = list(env, name, []);
+  const bad = entries.filter((e) => {
+    if (/^(loopback|linklocal|uniquelocal)$/.test(e)) return false;
+    const [address, prefix, ...rest] = e.split('/');
+    const family = isIP(address ?? '');
+    if (family === 0 || rest.length > 0) return true;
+    return prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+  });
+  if (bad.length > 0) {
+    throw new ConfigError(
+      name,
+      `must be true, a hop count, or proxy addresses or CIDR ranges, got ${bad.map((b) => `"${b}"`).join(', ')}`,
+    );
+  }
+  return entries;
 }
 
 /** An optional path to an existing file (resolved against the project root). */
@@ -313,6 +347,8 @@ export function loadConfig(env: Env = process.env): Config {
       ),
       audience: str(env, 'AUTH_AUDIENCE', 'api://noninteractive-users'),
       rateLimitPerMinute: int(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 1),
+      authFailuresPerMinute: int(env, 'API_AUTH_FAILURES_PER_MINUTE', 30, 1),
+      trustProxy: trustProxy(env, 'API_TRUST_PROXY'),
       corsOrigins: list(env, 'API_CORS_ORIGINS', ['http://127.0.0.1:8233', 'http://localhost:8233']),
     },
     microsoft: {

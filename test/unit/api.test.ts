@@ -395,5 +395,50 @@ describe('API (no Temporal)', () => {
         await instance.close();
       }
     });
+
+    it('failed authentications: 429 per address once its budget is spent, before any token is checked', async () => {
+      const { instance } = await makeApp({ API_AUTH_FAILURES_PER_MINUTE: '3' });
+      try {
+        const good = await idp.sign();
+        const expired = await idp.sign({}, { expiresIn: Math.floor(Date.now() / 1000) - 120 });
+        const hit = (t: string, remoteAddress = '127.0.0.1') =>
+          instance.inject({ url: '/v1/environments', remoteAddress, headers: { authorization: `Bearer ${t}` } });
+        // Successes do not count.
+        for (let i = 0; i < 5; i++) expect((await hit(good)).statusCode).toBe(200);
+        for (let i = 0; i < 3; i++) expectProblem(await hit(expired), 401);
+        const limited = await hit(expired);
+        expectProblem(limited, 429);
+        expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+        // The address is refused without its token being looked at, a valid one included.
+        expectProblem(await hit(good), 429);
+        // Another address is not affected.
+        expect((await hit(good, '192.0.2.7')).statusCode).toBe(200);
+        expectProblem(await hit(expired, '192.0.2.7'), 401);
+      } finally {
+        await instance.close();
+      }
+    });
+
+    it('behind a trusted proxy the failure budget is per forwarded address, not the proxy', async () => {
+      const { instance } = await makeApp({ API_AUTH_FAILURES_PER_MINUTE: '2', API_TRUST_PROXY: '10.0.0.0/8' });
+      try {
+        const expired = await idp.sign({}, { expiresIn: Math.floor(Date.now() / 1000) - 120 });
+        const via = (remoteAddress: string, client: string) =>
+          instance.inject({
+            url: '/v1/environments',
+            remoteAddress,
+            headers: { authorization: `Bearer ${expired}`, 'x-forwarded-for': client },
+          });
+        for (let i = 0; i < 2; i++) expectProblem(await via('10.1.2.3', '198.51.100.1'), 401);
+        expectProblem(await via('10.1.2.3', '198.51.100.1'), 429);
+        // Another client through the same proxy has its own budget.
+        expectProblem(await via('10.1.2.3', '198.51.100.2'), 401);
+        // An untrusted peer's X-Forwarded-For is ignored: it is judged by its own address.
+        for (let i = 0; i < 2; i++) expectProblem(await via('192.0.2.9', '198.51.100.3'), 401);
+        expectProblem(await via('192.0.2.9', '198.51.100.4'), 429);
+      } finally {
+        await instance.close();
+      }
+    });
   });
 });

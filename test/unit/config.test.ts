@@ -24,6 +24,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '500' }).worker.maxCachedWorkflows).toBe(500);
   });
 
+  test('API_TRUST_PROXY: off unless set; true, a hop count, or addresses and ranges', () => {
+    expect(loadConfig({}).api.trustProxy).toBe(false);
+    expect(loadConfig({ API_TRUST_PROXY: 'true' }).api.trustProxy).toBe(true);
+    expect(loadConfig({ API_TRUST_PROXY: '2' }).api.trustProxy).toBe(2);
+    expect(loadConfig({ API_TRUST_PROXY: '10.0.0.0/8, ::1, loopback' }).api.trustProxy).toEqual([
+      '10.0.0.0/8',
+      '::1',
+      'loopback',
+    ]);
+  });
+
   test('SANDBOX_URL moves every Microsoft endpoint with it', () => {
     const config = loadConfig({ SANDBOX_URL: 'https://127.0.0.1:5555/' });
     expect(config.microsoft.powerPlatformBaseUrl).toBe('https://127.0.0.1:5555');
@@ -38,6 +49,9 @@ describe('loadConfig', () => {
     ['ENVIRONMENTS_FILE', '/nonexistent/environments.json', /ENVIRONMENTS_FILE cannot be read/],
     ['WORKER_MAX_CACHED_WORKFLOWS', '-1', /WORKER_MAX_CACHED_WORKFLOWS must be a whole number/],
     ['WORKER_MAX_CACHED_WORKFLOWS', '0', /WORKER_MAX_CACHED_WORKFLOWS must be between 1/],
+    ['API_AUTH_FAILURES_PER_MINUTE', '0', /API_AUTH_FAILURES_PER_MINUTE must be between 1/],
+    ['API_TRUST_PROXY', '10.0.0.1,proxy.local', /API_TRUST_PROXY must be .*"proxy\.local"/],
+    ['API_TRUST_PROXY', '10.0.0.0/33', /API_TRUST_PROXY must be .*"10\.0\.0\.0\/33"/],
   ])('a bad %s (%s) is refused with a message naming it', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
