@@ -237,7 +237,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: 'Request body too large.',
   415: 'Unsupported media type (send application/json).',
   422: 'Semantically invalid (unknown environment, UPN domain not allowed, unknown usage location).',
-  429: 'Too many requests from this client; see Retry-After.',
+  429: 'Too many requests from this client, or too many failed authentications from its address; see Retry-After.',
   500: 'Unexpected error (no internals disclosed; quote the request id).',
   503: 'Temporal or the identity provider is unreachable; retry later.',
 };
