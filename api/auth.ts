@@ -2,7 +2,9 @@
 // configured OpenID provider: its discovery document gives the issuer and the JWKS URL; the
 // key set is cached and re-fetched when a token names an unknown `kid` (key rotation), with a
 // cooldown so bad tokens cannot make us hammer the provider. Only RS256 is accepted, so an
-// `alg: none` or HMAC-confusion token fails before any key is looked at.
+// `alg: none` or HMAC-confusion token fails before any key is looked at. A token that passed is
+// kept for a while, so a client that reuses its token (MSAL does until it nears expiry) is not
+// checked again on every call.
 import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import type { FastifyRequest } from 'fastify';
 import { HttpProblem } from './problem';
@@ -35,6 +37,8 @@ export interface AuthOptions {
   clockToleranceSec?: number;
   /** Minimum time between two JWKS downloads (jose's cooldown; default 30 s). */
   jwksCooldownMs?: number;
+  /** Verified tokens kept (default 1,000; 0: every call is checked). */
+  verifiedTokens?: number;
 }
 
 interface Discovery {
@@ -43,9 +47,26 @@ interface Discovery {
 }
 
 const ALGORITHMS = ['RS256'];
+/** The key set is kept this long (jose's cacheMaxAge). */
+const JWKS_MAX_AGE_MS = 10 * 60_000;
+/**
+ * How long a verified token is kept at most (never past its expiry). A key that the provider
+ * withdraws is trusted until the key set is fetched again (up to JWKS_MAX_AGE_MS anyway); a token
+ * it signed, checked just before, at most this much longer.
+ */
+const VERIFIED_MAX_AGE_MS = 5 * 60_000;
 
 export class TokenVerifier {
   private discovery: Promise<Discovery> | null = null;
+  /**
+   * Token -> who it is, the key that signed it, and until when it is taken without a check;
+   * oldest first (Map order).
+   */
+  private readonly verified = new Map<string, { principal: Principal; kid: string | undefined; until: number }>();
+  /** The key set of the last check, to see that a kept token's key is still published. */
+  private keys: Discovery['jwks'] | null = null;
+  /** Full checks made (signature, issuer, audience, expiry): calls the cache did not answer. */
+  checks = 0;
 
   constructor(private readonly options: AuthOptions) {}
 
@@ -65,7 +86,7 @@ export class TokenVerifier {
           jwks: createRemoteJWKSet(new URL(doc.jwks_uri), {
             timeoutDuration: timeoutMs,
             cooldownDuration: this.options.jwksCooldownMs ?? 30_000,
-            cacheMaxAge: 10 * 60_000,
+            cacheMaxAge: JWKS_MAX_AGE_MS,
           }),
         };
       })();
@@ -78,6 +99,31 @@ export class TokenVerifier {
 
   /** Verifies a compact JWT; throws HttpProblem 401 (bad token) or 503 (provider unreachable). */
   async verify(token: string): Promise<Principal> {
+    const kept = this.verified.get(token);
+    if (kept && Date.now() < kept.until && this.published(kept.kid)) return kept.principal;
+    if (kept) this.verified.delete(token);
+    const { principal, kid, expiresMs } = await this.check(token);
+    const room = this.options.verifiedTokens ?? 1_000;
+    if (room > 0) {
+      if (this.verified.size >= room) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, { principal, kid, until: Math.min(expiresMs, Date.now() + VERIFIED_MAX_AGE_MS) });
+    }
+    return principal;
+  }
+
+  /**
+   * Whether the key set as last fetched still has this key: once a refresh drops a key (the
+   * provider withdrew it), the tokens it signed get the full check again, and fail as they would
+   * without the cache.
+   */
+  private published(kid: string | undefined): boolean {
+    return this.keys?.jwks()?.keys.some((k) => k.kid === kid) ?? false;
+  }
+
+  /** The full check, and when the token stops being accepted (its exp plus the clock tolerance). */
+  private async check(token: string): Promise<{ principal: Principal; kid: string | undefined; expiresMs: number }> {
+    this.checks += 1;
+    const clockToleranceSec = this.options.clockToleranceSec ?? 30;
     let discovery: Discovery;
     try {
       discovery = await this.discover();
@@ -86,13 +132,18 @@ export class TokenVerifier {
         headers: { 'retry-after': '5' },
       });
     }
+    this.keys = discovery.jwks;
     let payload: JWTPayload;
+    let kid: string | undefined;
     try {
-      ({ payload } = await jwtVerify(token, discovery.jwks, {
+      ({
+        payload,
+        protectedHeader: { kid },
+      } = await jwtVerify(token, discovery.jwks, {
         issuer: discovery.issuer,
         audience: this.options.audience,
         algorithms: ALGORITHMS,
-        clockTolerance: this.options.clockToleranceSec ?? 30,
+        clockTolerance: clockToleranceSec,
         requiredClaims: ['exp'],
       }));
     } catch (err) {
@@ -106,7 +157,8 @@ export class TokenVerifier {
     const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
     const clientId =
       [payload.azp, payload.appid, payload.sub].find((v): v is string => typeof v === 'string') ?? 'unknown';
-    return { clientId, roles };
+    // requiredClaims makes jose refuse a token without a numeric exp.
+    return { principal: { clientId, roles }, kid, expiresMs: ((payload.exp ?? 0) + clockToleranceSec) * 1000 };
   }
 }
 

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { generateKeyPair, SignJWT } from 'jose';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../api/app';
-import { TokenVerifier } from '../../api/auth';
+import { TokenVerifier, type AuthOptions } from '../../api/auth';
 import { loadConfig, type Config } from '../../worker/config';
 import { freePort } from '../../scripts/ports';
 import { API_AUDIENCE, ROLE_READ, startLocalIdentityProvider, type LocalIdentityProvider } from '../helpers/api';
@@ -174,11 +174,15 @@ describe('API (no Temporal)', () => {
 
     /**
      * Runs `fn` against an API of its own, with its own identity provider (the shared one stays
-     * untouched) and the given JWKS cooldown; `get` calls /v1/environments with a token.
+     * untouched) and the given verifier options; `get` calls /v1/environments with a token.
      */
     const withOwnProvider = async (
-      jwksCooldownMs: number,
-      fn: (idp: LocalIdentityProvider, get: (token: string) => Promise<LightMyRequestResponse>) => Promise<void>,
+      options: Partial<AuthOptions>,
+      fn: (
+        idp: LocalIdentityProvider,
+        get: (token: string) => Promise<LightMyRequestResponse>,
+        verifier: TokenVerifier,
+      ) => Promise<void>,
     ): Promise<void> => {
       const own = await startLocalIdentityProvider();
       const cfg = loadConfig({
@@ -189,11 +193,15 @@ describe('API (no Temporal)', () => {
       const verifier = new TokenVerifier({
         openIdConfigUrl: cfg.api.openIdConfigUrl,
         audience: cfg.api.audience,
-        jwksCooldownMs,
+        ...options,
       });
       const instance = await buildApp({ config: cfg, verifier });
       try {
-        await fn(own, (t) => instance.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${t}` } }));
+        await fn(
+          own,
+          (t) => instance.inject({ url: '/v1/environments', headers: { authorization: `Bearer ${t}` } }),
+          verifier,
+        );
       } finally {
         await instance.close();
         await own.close();
@@ -201,7 +209,7 @@ describe('API (no Temporal)', () => {
     };
 
     it('follows key rotation: a token with a new kid makes the API fetch the key set again', async () => {
-      await withOwnProvider(200, async (rotating, get) => {
+      await withOwnProvider({ jwksCooldownMs: 200 }, async (rotating, get) => {
         const first = await rotating.sign();
         expect((await get(first)).statusCode).toBe(200);
         expect((await get(first)).statusCode).toBe(200);
@@ -216,8 +224,33 @@ describe('API (no Temporal)', () => {
       });
     });
 
+    it('a verified token is kept: checked once, again past its expiry, the oldest dropped when full', async () => {
+      await withOwnProvider({ clockToleranceSec: 0, verifiedTokens: 2 }, async (idp, get, verifier) => {
+        const a = await idp.sign();
+        for (let i = 0; i < 3; i++) expect((await get(a)).statusCode).toBe(200);
+        expect(verifier.checks).toBe(1);
+        // Expiry: taken from the cache only until the token's exp.
+        const exp = Math.floor(Date.now() / 1000) + 2;
+        const short = await idp.sign({ azp: 'short-lived' }, { expiresIn: exp });
+        expect((await get(short)).statusCode).toBe(200);
+        expect((await get(short)).statusCode).toBe(200);
+        expect(verifier.checks).toBe(2);
+        await new Promise((r) => setTimeout(r, exp * 1000 + 50 - Date.now()));
+        expectProblem(await get(short), 401);
+        expect(verifier.checks).toBe(3);
+        // Room for two: a third token pushes out the oldest kept one (a).
+        const b = await idp.sign({ azp: 'b' });
+        const c = await idp.sign({ azp: 'c' });
+        for (const t of [b, c, a]) expect((await get(t)).statusCode).toBe(200);
+        expect(verifier.checks).toBe(6);
+        // A token that fails is never kept.
+        for (let i = 0; i < 2; i++) expectProblem(await get(`${a}x`), 401);
+        expect(verifier.checks).toBe(8);
+      });
+    });
+
     it('503 (not 401) while the identity provider cannot give its keys: an error status, not JSON; 200 once it can', async () => {
-      await withOwnProvider(0, async (flaky, get) => {
+      await withOwnProvider({ jwksCooldownMs: 0 }, async (flaky, get) => {
         for (const how of [503, 404, 'not-json'] as const) {
           flaky.breakKeys(how);
           const res = await get(await flaky.sign());
