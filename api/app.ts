@@ -56,7 +56,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const verifier =
     options.verifier ??
     new TokenVerifier({ openIdConfigUrl: config.api.openIdConfigUrl, audience: config.api.audience, ...options.auth });
-  const service = new NonInteractiveUserService(config, temporal, options.service);
 
   const app = Fastify({
     ...(options.logger
@@ -101,7 +100,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   registerErrorHandling(app);
-  registerMetrics(app);
+  const metrics = registerMetrics(app);
+  const service = new NonInteractiveUserService(config, temporal, {
+    ...options.service,
+    onStatusDocument: (source) => {
+      metrics.statusDocument(source);
+      options.service?.onStatusDocument?.(source);
+    },
+  });
 
   await app.register(helmet, {
     // Swagger UI sets its own CSP (staticCSP below); for JSON answers a strict default is fine.

@@ -1,9 +1,10 @@
 // The API's Prometheus metrics at GET /metrics (on the API's own port, like /healthz; keep it
-// off the public ingress): request duration per route pattern and status, and workflow starts by
-// outcome, plus Node's process metrics. Each app has its own registry, so tests can build
+// off the public ingress): request duration per route pattern and status, workflow starts by
+// outcome, status documents by source, plus Node's process metrics. Each app has its own registry, so tests can build
 // several apps in one process.
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { StatusSource } from './closed-statuses';
 
 /** What POST /v1/non-interactive-users did, from its HTTP answer. */
 const START_OUTCOMES: Record<number, string> = {
@@ -16,7 +17,13 @@ const START_OUTCOMES: Record<number, string> = {
   503: 'temporal-unavailable',
 };
 
-export function registerMetrics(app: FastifyInstance): Registry {
+export interface ApiMetrics {
+  registry: Registry;
+  /** Counts a status document by where it came from (the service calls it). */
+  statusDocument(source: StatusSource): void;
+}
+
+export function registerMetrics(app: FastifyInstance): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'niu_api_' });
   const duration = new Histogram({
@@ -30,6 +37,14 @@ export function registerMetrics(app: FastifyInstance): Registry {
     name: 'niu_api_workflow_starts_total',
     help: 'Provisioning requests received, by outcome (started, already-running, already-provisioned, invalid, ...).',
     labelNames: ['environment', 'outcome'] as const,
+    registers: [registry],
+  });
+  // 'server' documents were rebuilt without the workflow's answer (no worker answered in time):
+  // a rising share of them means the workers are down or overloaded.
+  const statusDocuments = new Counter({
+    name: 'niu_api_status_documents_total',
+    help: "Status documents served, by source: query (the workflow answered), kept (a closed request's document, kept), server (rebuilt from the server's view alone).",
+    labelNames: ['source'] as const,
     registers: [registry],
   });
 
@@ -56,5 +71,5 @@ export function registerMetrics(app: FastifyInstance): Registry {
     reply.type(registry.contentType);
     return registry.metrics();
   });
-  return registry;
+  return { registry, statusDocument: (source) => statusDocuments.inc({ source }) };
 }

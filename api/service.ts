@@ -23,6 +23,7 @@ import {
 import { HttpProblem } from './problem';
 import { TemporalGateway } from './temporal';
 import { buildStatus, failureInfo, parseId, requestStatusOf } from './status';
+import { ClosedStatuses, type StatusSource } from './closed-statuses';
 import { NIU_ENVIRONMENT, NIU_STEP, NIU_USER_PRINCIPAL_NAME, searchAttributeValue } from './search-attributes';
 import { ISO_3166_ALPHA2 } from './iso3166';
 import type { CreateRequest, ListItem } from './schemas';
@@ -34,6 +35,10 @@ export interface ServiceOptions {
   capacityTimeoutMs?: number;
   /** Bound on a status query (default 3 s); past it the document comes from describe. */
   queryTimeoutMs?: number;
+  /** Status documents of closed requests kept (default 5,000; 0 keeps none): api/closed-statuses.ts. */
+  closedStatuses?: number;
+  /** Told where each status document came from (the API's metrics). */
+  onStatusDocument?: (source: StatusSource) => void;
 }
 
 const STATUS_FILTERS: Record<RequestStatus, string> = {
@@ -44,11 +49,15 @@ const STATUS_FILTERS: Record<RequestStatus, string> = {
 };
 
 export class NonInteractiveUserService {
+  private readonly closedStatuses: ClosedStatuses;
+
   constructor(
     private readonly config: Config,
     private readonly temporal: TemporalGateway,
     private readonly options: ServiceOptions = {},
-  ) {}
+  ) {
+    this.closedStatuses = new ClosedStatuses(options.closedStatuses);
+  }
 
   selfUrl(id: string): string {
     return `${this.config.api.publicUrl}/v1/non-interactive-users/${encodeURIComponent(id)}`;
@@ -182,12 +191,27 @@ export class NonInteractiveUserService {
   async status(id: string): Promise<StatusDocument> {
     if (!parseId(id)) throw new HttpProblem(404, 'not-found', 'No request with this id.');
     const description = await this.temporal.run((client) => this.describe(client, id));
+    const closed = requestStatusOf(description.status.name) !== 'running';
+    const kept = closed ? this.closedStatuses.get(id, description.runId) : undefined;
+    if (kept) {
+      this.options.onStatusDocument?.('kept');
+      return kept;
+    }
     const queryTimeout = this.options.queryTimeoutMs ?? 3000;
-    return buildStatus(
+    let answered = false;
+    let resultRead = true;
+    const doc = await buildStatus(
       description,
       () =>
         this.temporal
-          .run((client) => client.workflow.getHandle(id).query<StatusDocument>(STATUS_QUERY), queryTimeout)
+          .run(
+            (client) => client.workflow.getHandle(id, description.runId).query<StatusDocument>(STATUS_QUERY),
+            queryTimeout,
+          )
+          .then((answer) => {
+            answered = true;
+            return answer;
+          })
           .catch(() => null),
       () =>
         this.temporal
@@ -200,8 +224,16 @@ export class NonInteractiveUserService {
                 (error: unknown) => ({ ok: false as const, error }),
               ),
           )
-          .catch(() => null),
+          .catch(() => {
+            resultRead = false;
+            return null;
+          }),
     );
+    this.options.onStatusDocument?.(answered ? 'query' : 'server');
+    // Only a whole document is kept: without the run's answer it lacks the steps, without the
+    // result or failure its outcome.
+    if (closed && answered && resultRead) this.closedStatuses.set(id, description.runId, doc);
+    return doc;
   }
 
   async list(query: {

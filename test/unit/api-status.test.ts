@@ -5,6 +5,7 @@ import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, RetryState, TypedSearchAttributes } from '@temporalio/common';
 import { buildStatus, parseId, requestStatusOf } from '../../api/status';
+import { ClosedStatuses } from '../../api/closed-statuses';
 import { NIU_ENVIRONMENT, NIU_STEP, NIU_USER_PRINCIPAL_NAME } from '../../api/search-attributes';
 import { STEP_NAMES, type StatusDocument } from '../../workflows/types';
 
@@ -128,4 +129,21 @@ test('closed: the server close status wins over a stale query answer, steps kept
   expect(doc.status).toBe('cancelled');
   expect(doc.error?.type).toBe('cancelled');
   expect(doc.steps[0]!.status).toBe('completed');
+});
+
+test('closed documents are kept per run, the least recently read go first, and 0 keeps none', () => {
+  const doc = (n: number) => queried({ status: 'succeeded', updatedAt: `n${n}` });
+  const kept = new ClosedStatuses(2);
+  kept.set(ID, 'run-1', doc(1));
+  kept.set(ID, 'run-2', doc(2));
+  expect(kept.get(ID, 'run-1')?.updatedAt).toBe('n1'); // read: now the most recent
+  expect(kept.get('niu:contoso-prod:other@contoso.onmicrosoft.com', 'run-1')).toBeUndefined();
+  kept.set(ID, 'run-3', doc(3));
+  expect(kept.size).toBe(2);
+  expect(kept.get(ID, 'run-2')).toBeUndefined();
+  expect(kept.get(ID, 'run-1')?.updatedAt).toBe('n1');
+  expect(kept.get(ID, 'run-3')?.updatedAt).toBe('n3');
+  const none = new ClosedStatuses(0);
+  none.set(ID, 'run-1', doc(1));
+  expect(none.get(ID, 'run-1')).toBeUndefined();
 });
