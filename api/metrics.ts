@@ -4,7 +4,7 @@
 // several apps in one process.
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import type { StatusSource } from './closed-statuses';
+import type { StatusSource } from './status';
 
 /** What POST /v1/non-interactive-users did, from its HTTP answer. */
 const START_OUTCOMES: Record<number, string> = {
@@ -43,7 +43,7 @@ export function registerMetrics(app: FastifyInstance): ApiMetrics {
   // a rising share of them means the workers are down or overloaded.
   const statusDocuments = new Counter({
     name: 'niu_api_status_documents_total',
-    help: "Status documents served, by source: query (the workflow answered), kept (a closed request's document, kept), server (rebuilt from the server's view alone).",
+    help: "Status documents served, by source: query (the workflow answered), result (a finished request's final steps, from its close event), server (rebuilt from the server's view alone).",
     labelNames: ['source'] as const,
     registers: [registry],
   });

@@ -22,8 +22,7 @@ import {
 } from '../workflows/types';
 import { HttpProblem } from './problem';
 import { TemporalGateway } from './temporal';
-import { buildStatus, failureInfo, parseId, requestStatusOf } from './status';
-import { ClosedStatuses, type StatusSource } from './closed-statuses';
+import { buildStatus, failureInfo, parseId, requestStatusOf, type StatusSource } from './status';
 import { NIU_ENVIRONMENT, NIU_STEP, NIU_USER_PRINCIPAL_NAME, searchAttributeValue } from './search-attributes';
 import { ISO_3166_ALPHA2 } from './iso3166';
 import type { CreateRequest, ListItem } from './schemas';
@@ -35,8 +34,6 @@ export interface ServiceOptions {
   capacityTimeoutMs?: number;
   /** Bound on a status query (default 3 s); past it the document comes from describe. */
   queryTimeoutMs?: number;
-  /** Status documents of closed requests kept (default 5,000; 0 keeps none): api/closed-statuses.ts. */
-  closedStatuses?: number;
   /** Told where each status document came from (the API's metrics). */
   onStatusDocument?: (source: StatusSource) => void;
 }
@@ -49,15 +46,11 @@ const STATUS_FILTERS: Record<RequestStatus, string> = {
 };
 
 export class NonInteractiveUserService {
-  private readonly closedStatuses: ClosedStatuses;
-
   constructor(
     private readonly config: Config,
     private readonly temporal: TemporalGateway,
     private readonly options: ServiceOptions = {},
-  ) {
-    this.closedStatuses = new ClosedStatuses(options.closedStatuses);
-  }
+  ) {}
 
   selfUrl(id: string): string {
     return `${this.config.api.publicUrl}/v1/non-interactive-users/${encodeURIComponent(id)}`;
@@ -191,16 +184,9 @@ export class NonInteractiveUserService {
   async status(id: string): Promise<StatusDocument> {
     if (!parseId(id)) throw new HttpProblem(404, 'not-found', 'No request with this id.');
     const description = await this.temporal.run((client) => this.describe(client, id));
-    const closed = requestStatusOf(description.status.name) !== 'running';
-    const kept = closed ? this.closedStatuses.get(id, description.runId) : undefined;
-    if (kept) {
-      this.options.onStatusDocument?.('kept');
-      return kept;
-    }
     const queryTimeout = this.options.queryTimeoutMs ?? 3000;
-    let answered = false;
-    let resultRead = true;
-    const doc = await buildStatus(
+    // Both pinned to the described run: after an operator's reset, the new run is read.
+    const { document, source } = await buildStatus(
       description,
       () =>
         this.temporal
@@ -208,10 +194,6 @@ export class NonInteractiveUserService {
             (client) => client.workflow.getHandle(id, description.runId).query<StatusDocument>(STATUS_QUERY),
             queryTimeout,
           )
-          .then((answer) => {
-            answered = true;
-            return answer;
-          })
           .catch(() => null),
       () =>
         this.temporal
@@ -224,16 +206,10 @@ export class NonInteractiveUserService {
                 (error: unknown) => ({ ok: false as const, error }),
               ),
           )
-          .catch(() => {
-            resultRead = false;
-            return null;
-          }),
+          .catch(() => null),
     );
-    this.options.onStatusDocument?.(answered ? 'query' : 'server');
-    // Only a whole document is kept: without the run's answer it lacks the steps, without the
-    // result or failure its outcome.
-    if (closed && answered && resultRead) this.closedStatuses.set(id, description.runId, doc);
-    return doc;
+    this.options.onStatusDocument?.(source);
+    return document;
   }
 
   async list(query: {

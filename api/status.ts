@@ -1,18 +1,19 @@
-// Builds the status document of a request (ARCHITECTURE.md section 5). While the workflow runs,
-// its `status` query is the truth. Once it has closed, the query is still answered (Temporal
-// replays the history on a worker), and the close status, result or failure from the server
-// settle the outcome; if no worker can answer in time, the document is rebuilt from describe
-// and the result alone, so finished requests always answer.
+// Builds the status document of a request (ARCHITECTURE.md section 5: the query handler, then
+// describe/result once closed). While the workflow runs, its `status` query is the truth. Once
+// it has closed, the close status from describe and the run's result or failure settle it: the
+// run leaves its final steps there, so no worker has to replay its history to answer a query.
+// Runs that do not carry them (older runs, cancellations, terminations) are still queried, and
+// if no worker answers in time the document is rebuilt from describe and the outcome alone, so
+// finished requests always answer.
 import {
   WorkflowFailedError,
-  type Client,
   type WorkflowExecutionDescription,
   type WorkflowExecutionStatusName,
 } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import {
-  STATUS_QUERY,
   STEP_NAMES,
+  type FinalSteps,
   type ProvisionResult,
   type RequestStatus,
   type StatusDocument,
@@ -91,53 +92,72 @@ function normalize(doc: StatusDocument, fallback: StatusDocument): StatusDocumen
   };
 }
 
-export interface StatusSources {
-  describe: () => Promise<WorkflowExecutionDescription>;
-  query: () => Promise<StatusDocument>;
-  result: () => Promise<ProvisionResult | unknown>;
+/** Where a status document came from (the API's `niu_api_status_documents_total` metric). */
+export type StatusSource = 'query' | 'result' | 'server';
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown } | null;
+
+/**
+ * The steps a closed run ended with: in its result, or as the first detail of its failure.
+ * Null for runs that ended before they were carried there, and for cancelled or terminated runs.
+ */
+export function finalSteps(outcome: Outcome): FinalSteps | null {
+  if (!outcome) return null;
+  if (outcome.ok) {
+    const steps = (outcome.value as ProvisionResult | null)?.steps;
+    return Array.isArray(steps) ? { steps, currentStep: null } : null;
+  }
+  const cause = outcome.error instanceof WorkflowFailedError ? outcome.error.cause : outcome.error;
+  const detail = cause instanceof ApplicationFailure ? (cause.details?.[0] as FinalSteps | undefined) : undefined;
+  return Array.isArray(detail?.steps) ? detail : null;
 }
 
-/** Sources backed by a Temporal client (each call bounded by the caller's gateway). */
-export function statusSourcesFor(client: Client, id: string): StatusSources {
-  const handle = client.workflow.getHandle(id);
-  return {
-    describe: () => handle.describe(),
-    query: () => handle.query<StatusDocument>(STATUS_QUERY),
-    result: () => handle.result(),
-  };
+/** The status document's `result`: the workflow's result without the steps it carries. */
+function provisioned(value: unknown): ProvisionResult | null {
+  if (!value || typeof value !== 'object') return null;
+  const { steps: _steps, ...result } = value as ProvisionResult;
+  return result;
 }
 
 /**
  * Combines the sources. `describe` must succeed (its WorkflowNotFoundError means 404); the query
- * and the result are best effort.
+ * and the result are best effort. While the run is open its query is the truth; once closed, the
+ * run's outcome (one read of its close event) carries its final steps, and the query, which makes
+ * a worker replay the history, is asked only of runs that do not carry them.
  */
 export async function buildStatus(
   description: WorkflowExecutionDescription,
   query: () => Promise<StatusDocument | null>,
-  result: () => Promise<{ ok: true; value: unknown } | { ok: false; error: unknown } | null>,
-): Promise<StatusDocument> {
+  result: () => Promise<Outcome>,
+): Promise<{ document: StatusDocument; source: StatusSource }> {
   const skeleton = skeletonDocument(description);
-  const answered = await query();
-  const doc = answered ? normalize(answered, skeleton) : skeleton;
   if (skeleton.status === 'running') {
+    const answered = await query();
     // The server says running: trust the query's view of progress, but never a final state
     // the server has not recorded yet.
-    return { ...doc, status: 'running' };
+    const doc = answered ? normalize(answered, skeleton) : skeleton;
+    return { document: { ...doc, status: 'running' }, source: answered ? 'query' : 'server' };
   }
-  // Closed: the server's close status is final; fill the outcome from the result or failure.
+  const outcome = await result();
+  const final = finalSteps(outcome);
+  const answered = final ? null : await query();
+  const source: StatusSource = final ? 'result' : answered ? 'query' : 'server';
+  const doc = final
+    ? normalize({ ...skeleton, steps: final.steps, currentStep: final.currentStep ?? skeleton.currentStep }, skeleton)
+    : answered
+      ? normalize(answered, skeleton)
+      : skeleton;
+  // Closed: the server's close status is final; the outcome from the result or failure.
   doc.status = skeleton.status;
-  if (doc.status === 'succeeded' && !doc.result) {
-    const outcome = await result();
-    if (outcome?.ok) doc.result = (outcome.value as ProvisionResult) ?? null;
-  }
-  if (doc.status !== 'succeeded' && !doc.error) {
-    const outcome = await result();
+  if (doc.status === 'succeeded') {
+    if (outcome?.ok) doc.result = provisioned(outcome.value) ?? doc.result;
+    doc.error = null;
+    doc.currentStep = null;
+  } else if (!doc.error) {
     if (outcome && !outcome.ok) doc.error = failureInfo(outcome.error);
     else if (doc.status === 'cancelled') doc.error = { type: 'cancelled', message: 'The request was cancelled.' };
     else doc.error = { type: 'internal', message: 'The request failed.' };
   }
-  if (doc.status === 'succeeded') doc.error = null;
-  doc.currentStep = doc.status === 'succeeded' ? null : doc.currentStep;
   doc.updatedAt = skeleton.updatedAt > doc.updatedAt ? skeleton.updatedAt : doc.updatedAt;
-  return doc;
+  return { document: doc, source };
 }

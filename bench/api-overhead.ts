@@ -1,7 +1,9 @@
 // Benchmark 2, API overhead: latency of starting a request and of reading its status through
 // the API under concurrent load (autocannon), against the same Temporal calls made directly with
 // the client (start: workflow.start with the API's options; status: describe + the status
-// query, which is what the API does for a request), same concurrency, same duration.
+// query, the calls a client reading Temporal itself makes), same concurrency, same duration. The
+// requests read are finished (benchmark 1's): the API reads their final steps from the close
+// event (api/status.ts) where the direct side's query makes a worker replay each history.
 // Side by side: the duration is cut into rounds that alternate API, direct, direct, API, … and
 // the percentiles are taken over every call of each side. Measured one after the other, a p99
 // went with whatever the shared machine (or the server's SQLite checkpoints) did in that

@@ -40,6 +40,7 @@ import {
   upnLockWorkflowId,
   type AdmissionRequest,
   type CapacityDecision,
+  type FinalSteps,
   type LockDecision,
   type ProvisionInput,
   type ProvisionResult,
@@ -482,7 +483,7 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     };
     status.finish('succeeded', result, null);
     setCurrentDetails('**succeeded**');
-    return result;
+    return { ...result, steps: status.snapshot().steps };
   } catch (err) {
     const cancelled = isCancellation(err);
     const error = cancelled ? { type: 'cancelled', message: 'the request was cancelled' } : describe(err);
@@ -519,11 +520,13 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     status.finish(cancelled ? 'cancelled' : 'failed', null, error);
     setCurrentDetails(`**${cancelled ? 'cancelled' : 'failed'}**: ${error.type}`);
     if (cancelled) throw err;
+    const { steps, currentStep } = status.snapshot();
     throw ApplicationFailure.create({
       type: error.type,
       message: error.message,
       nonRetryable: true,
       cause: err as Error,
+      details: [{ steps, currentStep } satisfies FinalSteps],
     });
   } finally {
     await CancellationScope.nonCancellable(async () => {

@@ -105,6 +105,19 @@ export interface ProvisionResult {
   accessMode: 'non-interactive';
   /** Key Vault secret id holding the generated password, when a vault is configured. */
   passwordSecretId?: string | null;
+  /**
+   * The steps as the run ended them. With them in the close event, a reader without a worker (the
+   * API, once the run has closed) has the whole status document; answering the status query of a
+   * closed run makes a worker replay its history. Absent from runs that ended before it was
+   * added; never part of the status document's `result`.
+   */
+  steps?: StepState[];
+}
+
+/** The first detail of the failure a run ends with, for the same reason as `ProvisionResult.steps`. */
+export interface FinalSteps {
+  steps: StepState[];
+  currentStep: StepName | null;
 }
 
 export interface StepState {

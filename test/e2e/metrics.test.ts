@@ -63,47 +63,45 @@ test('after a real request, /metrics counts the start by outcome and times each 
   expect(text).toMatch(/^niu_api_process_resident_memory_bytes \d+/m);
 });
 
-test("a finished request's status is read from its workflow once, then kept for that run; a reset's new run is read afresh", async () => {
+test("a finished request's status is read from its close event, no worker asked; after a reset the new run is read", async () => {
   const token = await stack.operatorToken();
-  const upn = `svc-kept-${Date.now().toString(36)}@contoso.onmicrosoft.com`;
-  const body = { environment: 'contoso-prod', userPrincipalName: upn, displayName: 'Kept status check' };
+  const upn = `svc-closed-${Date.now().toString(36)}@contoso.onmicrosoft.com`;
+  const body = { environment: 'contoso-prod', userPrincipalName: upn, displayName: 'Closed status check' };
   const created = await call<{ id: string }>(stack.apiUrl, 'POST', '/v1/non-interactive-users', { token, body });
   expect(created.status).toBe(202);
   const id = created.body.id;
   const get = () =>
-    call<{ status: string; steps: { status: string }[]; error: unknown }>(stack.apiUrl, 'GET', idPath(id), { token });
+    call<{ status: string; steps: { name: string; status: string }[] }>(stack.apiUrl, 'GET', idPath(id), { token });
   const sources = async () => {
     const text = await (await fetch(`${stack.apiUrl}/metrics`)).text();
     const of = (source: string) => series(text, 'niu_api_status_documents_total', { source }) ?? 0;
-    return { query: of('query'), kept: of('kept'), server: of('server') };
+    return { query: of('query'), result: of('result'), server: of('server') };
   };
 
-  // Polled while it runs: every read asks the workflow.
-  const finished = await eventually(async () => {
-    const res = await get();
-    return res.body.status === 'succeeded' ? res.body : undefined;
-  }, 90_000);
+  // While it runs, every read asks the workflow.
+  await eventually(async () => ((await get()).body.status === 'succeeded' ? true : undefined), 90_000);
   const before = await sources();
   expect(before.query).toBeGreaterThanOrEqual(1);
 
-  // Closed: the read that saw it succeed kept it, so these two ask no worker.
+  // Finished: the document, steps included, comes from the run's close event. The same as the
+  // workflow's own answer to the query (asked here directly), and no read asked it.
   const first = await get();
   const second = await get();
-  expect(first.body).toEqual(finished);
-  expect(second.body).toEqual(finished);
-  expect(first.body.steps.every((s) => s.status === 'completed' || s.status === 'skipped')).toBe(true);
-  expect(await sources()).toEqual({ ...before, kept: before.kept + 2 });
+  const client = stack.worker.client;
+  const answered = await client.workflow.getHandle(id).query<{ steps: unknown[] }>('status');
+  expect(first.body).toMatchObject({ status: 'succeeded', steps: answered.steps });
+  expect(second.body).toEqual(first.body);
+  expect(await sources()).toEqual({ ...before, result: before.result + 2 });
 
   // An operator resets the request (a new run from its first workflow task) and terminates it:
-  // the new run's status is read, not the first run's kept document.
-  const client = stack.worker.client;
+  // the new run is read (its termination carries no steps, so the API asks it), not the first.
   const history = await client.workflow.getHandle(id).fetchHistory();
   const firstTask = history.events!.find((e) => e.workflowTaskCompletedEventAttributes)!;
   const { runId } = await client.workflow.getHandle(id).describe();
   await client.workflowService.resetWorkflowExecution({
     namespace: client.options.namespace,
     workflowExecution: { workflowId: id, runId },
-    reason: 'test: kept status documents are per run',
+    reason: 'test: a status read follows the current run',
     workflowTaskFinishEventId: firstTask.eventId,
     requestId: `reset-${Date.now()}`,
   });
@@ -114,6 +112,6 @@ test("a finished request's status is read from its workflow once, then kept for 
   expect(afterReset.status).toBe(200);
   expect(afterReset.body.status).toBe('failed');
   const after = await sources();
-  expect(after.kept).toBe(before.kept + 2);
+  expect(after.result).toBe(before.result + 2);
   expect(after.query + after.server).toBe(before.query + before.server + 1);
 });

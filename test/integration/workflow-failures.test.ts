@@ -1,7 +1,7 @@
 // Issue 4, "Done when" 4, 8, 9: the wait step under a sync that never happens, a worker process
 // killed (SIGKILL) during the wait, and a cancellation during the wait.
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { spawnWorker as spawnWorkerProcess, type WorkerProcess } from '../helpers/processes';
 import { launchedWorkerAllocator } from '../../worker/node-flags';
 import {
@@ -62,6 +62,11 @@ describe('with an in-process worker', () => {
     expect(stepStatus(doc, 'assign-license')).toBe('compensated');
     expect(stepStatus(doc, 'create-entra-user')).toBe('compensated');
     expect(stepStatus(doc, 'reserve-capacity')).toBe('compensated');
+    // The failure carries the final steps (the API reads a closed request from there).
+    const failure = await handle
+      .result()
+      .catch((err: unknown) => (err as WorkflowFailedError).cause as ApplicationFailure);
+    expect(failure.details?.[0]).toEqual({ steps: doc.steps, currentStep: 'await-dataverse-user' });
     const after = sandboxView(await control.state());
     expect(after.user(upn)).toBeUndefined();
     expect(after.seatsUsed(SKU_PART)).toBe(seatsBefore);

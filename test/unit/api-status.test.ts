@@ -5,7 +5,6 @@ import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, RetryState, TypedSearchAttributes } from '@temporalio/common';
 import { buildStatus, parseId, requestStatusOf } from '../../api/status';
-import { ClosedStatuses } from '../../api/closed-statuses';
 import { NIU_ENVIRONMENT, NIU_STEP, NIU_USER_PRINCIPAL_NAME } from '../../api/search-attributes';
 import { STEP_NAMES, type StatusDocument } from '../../workflows/types';
 
@@ -65,14 +64,20 @@ test('ids and statuses', () => {
 });
 
 test('running: the query answer is the document', async () => {
-  const doc = await buildStatus(description('RUNNING'), async () => queried({}), noResult);
+  const { document: doc, source } = await buildStatus(description('RUNNING'), async () => queried({}), noResult);
+  expect(source).toBe('query');
   expect(doc.currentStep).toBe('create-entra-user');
   expect(doc.steps[1]).toMatchObject({ name: 'create-entra-user', status: 'running', attempts: 1 });
   expect(doc.status).toBe('running');
 });
 
 test('running but not yet queryable: a skeleton with the eight steps pending, step from the search attribute', async () => {
-  const doc = await buildStatus(description('RUNNING', 'assign-license'), async () => null, noResult);
+  const { document: doc, source } = await buildStatus(
+    description('RUNNING', 'assign-license'),
+    async () => null,
+    noResult,
+  );
+  expect(source).toBe('server');
   expect(doc).toMatchObject({
     id: ID,
     status: 'running',
@@ -86,11 +91,12 @@ test('running but not yet queryable: a skeleton with the eight steps pending, st
 
 test('closed with no worker to answer the query: outcome from the result', async () => {
   const result = { entraObjectId: 'e1', systemUserId: 's1', accessMode: 'non-interactive' as const };
-  const doc = await buildStatus(
+  const { document: doc, source } = await buildStatus(
     description('COMPLETED'),
     async () => null,
     async () => ({ ok: true, value: result }),
   );
+  expect(source).toBe('server');
   expect(doc).toMatchObject({
     status: 'succeeded',
     result,
@@ -106,7 +112,7 @@ test('closed failed: the failure type and message from the workflow failure', as
     ApplicationFailure.create({ type: 'capacity-exhausted', message: 'no slot left', nonRetryable: true }),
     RetryState.NON_RETRYABLE_FAILURE,
   );
-  const doc = await buildStatus(
+  const { document: doc } = await buildStatus(
     description('FAILED'),
     async () => null,
     async () => ({ ok: false, error: failure }),
@@ -121,29 +127,56 @@ test('closed: the server close status wins over a stale query answer, steps kept
     new CancelledFailure('Workflow canceled'),
     RetryState.NON_RETRYABLE_FAILURE,
   );
-  const doc = await buildStatus(
+  const { document: doc, source } = await buildStatus(
     description('CANCELLED'),
     async () => queried({ status: 'running' }),
     async () => ({ ok: false, error: failure }),
   );
+  expect(source).toBe('query');
   expect(doc.status).toBe('cancelled');
   expect(doc.error?.type).toBe('cancelled');
   expect(doc.steps[0]!.status).toBe('completed');
 });
 
-test('closed documents are kept per run, the least recently read go first, and 0 keeps none', () => {
-  const doc = (n: number) => queried({ status: 'succeeded', updatedAt: `n${n}` });
-  const kept = new ClosedStatuses(2);
-  kept.set(ID, 'run-1', doc(1));
-  kept.set(ID, 'run-2', doc(2));
-  expect(kept.get(ID, 'run-1')?.updatedAt).toBe('n1'); // read: now the most recent
-  expect(kept.get('niu:contoso-prod:other@contoso.onmicrosoft.com', 'run-1')).toBeUndefined();
-  kept.set(ID, 'run-3', doc(3));
-  expect(kept.size).toBe(2);
-  expect(kept.get(ID, 'run-2')).toBeUndefined();
-  expect(kept.get(ID, 'run-1')?.updatedAt).toBe('n1');
-  expect(kept.get(ID, 'run-3')?.updatedAt).toBe('n3');
-  const none = new ClosedStatuses(0);
-  none.set(ID, 'run-1', doc(1));
-  expect(none.get(ID, 'run-1')).toBeUndefined();
+/** A query that must not be asked: closed runs that carry their steps need no worker. */
+const noQuery = async (): Promise<StatusDocument | null> => {
+  throw new Error('the query was asked');
+};
+
+test('closed succeeded with its final steps in the result: no query; the result without the steps', async () => {
+  const steps = queried({}).steps.map((s) => ({ ...s, status: 'completed' as const }));
+  const result = { entraObjectId: 'e1', systemUserId: 's1', accessMode: 'non-interactive' as const };
+  const { document: doc, source } = await buildStatus(description('COMPLETED'), noQuery, async () => ({
+    ok: true,
+    value: { ...result, steps },
+  }));
+  expect(source).toBe('result');
+  expect(doc).toMatchObject({ status: 'succeeded', result, error: null, currentStep: null });
+  expect(doc.result).toEqual(result);
+  expect(doc.steps).toEqual(steps);
+});
+
+test('closed failed with its final steps in the failure: no query; steps, step and error from the failure', async () => {
+  const steps = queried({}).steps.map((s, i) => ({
+    ...s,
+    status: i === 0 ? ('compensated' as const) : i === 1 ? ('failed' as const) : ('pending' as const),
+  }));
+  const failure = new WorkflowFailedError(
+    'Workflow execution failed',
+    ApplicationFailure.create({
+      type: 'upn-conflict',
+      message: 'taken',
+      nonRetryable: true,
+      details: [{ steps, currentStep: 'create-entra-user' }],
+    }),
+    RetryState.NON_RETRYABLE_FAILURE,
+  );
+  const { document: doc, source } = await buildStatus(description('FAILED', 'assign-license'), noQuery, async () => ({
+    ok: false,
+    error: failure,
+  }));
+  expect(source).toBe('result');
+  expect(doc).toMatchObject({ status: 'failed', currentStep: 'create-entra-user', result: null });
+  expect(doc.error).toEqual({ type: 'upn-conflict', message: 'taken' });
+  expect(doc.steps).toEqual(steps);
 });
