@@ -120,23 +120,16 @@ export class NonInteractiveUserService {
       const description = await client.workflow.getHandle(id).describe();
       if (description.status.name === 'RUNNING') return { id, created: false };
       if (description.status.name === 'COMPLETED') {
-        // Completed normally: provisioned, unless the workflow reports a failed outcome in its
-        // final status document (then a new attempt may start).
-        const doc = await client.workflow
-          .getHandle(id)
-          .query<StatusDocument>(STATUS_QUERY)
-          .catch(() => null);
-        if (!doc || doc.status === 'succeeded') {
-          throw new HttpProblem(
-            409,
-            'already-provisioned',
-            `${input.userPrincipalName} is already provisioned in ${input.environment}.`,
-            { id, links: { self: this.selfUrl(id) } },
-          );
-        }
+        // A run completes only when the user is provisioned (every failure ends it failed).
+        throw new HttpProblem(
+          409,
+          'already-provisioned',
+          `${input.userPrincipalName} is already provisioned in ${input.environment}.`,
+          { id, links: { self: this.selfUrl(id) } },
+        );
       }
-      // The earlier run closed between our start and describe, or completed with a failed
-      // outcome: start a new run.
+      // The earlier run failed, was cancelled or closed between our start and describe: start a
+      // new run.
       try {
         await this.start(client, id, input, 'ALLOW_DUPLICATE');
         return { id, created: true };
