@@ -97,6 +97,16 @@ export class TokenVerifier {
     return this.discovery;
   }
 
+  /**
+   * Fetches the discovery document and the key set ahead of the first call (the API does it when
+   * it starts), so that call does not wait for both. A failure is left to the first call's retry.
+   */
+  async warmUp(): Promise<void> {
+    const discovery = await this.discover();
+    await discovery.jwks.reload();
+    this.keys = discovery.jwks;
+  }
+
   /** Verifies a compact JWT; throws HttpProblem 401 (bad token) or 503 (provider unreachable). */
   async verify(token: string): Promise<Principal> {
     const kept = this.verified.get(token);

@@ -10,6 +10,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const app = await buildApp({
     config,
+    warmUp: true,
     ...(config.workflowTiming ? { service: { workflowTiming: config.workflowTiming } } : {}),
   });
   let closing = false;

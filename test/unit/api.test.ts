@@ -374,6 +374,46 @@ describe('API (no Temporal)', () => {
       expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
       expectProblem(await app.inject({ url: '/readyz' }), 503);
     });
+
+    it('warm-up once listening: the token keys are fetched before any call; Temporal down is only logged', async () => {
+      const own = await startLocalIdentityProvider();
+      const lines: string[] = [];
+      const stream = new Writable({
+        write(chunk, _enc, done) {
+          lines.push(...String(chunk).split('\n').filter(Boolean));
+          done();
+        },
+      });
+      const cfg = loadConfig({
+        TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+        TEMPORAL_CONNECT_TIMEOUT_MS: '1000',
+        AUTH_OPENID_CONFIG_URL: own.openIdConfigUrl,
+        LOG_LEVEL: 'info',
+      });
+      const instance = await buildApp({ config: cfg, logStream: stream, warmUp: true });
+      try {
+        const port = await freePort();
+        await instance.listen({ host: '127.0.0.1', port });
+        // Serving at once, not after the warm-up.
+        expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+        let done: Record<string, unknown> | undefined;
+        for (let i = 0; i < 100 && !done; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          done = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'warm-up done');
+        }
+        expect(done).toMatchObject({ keys: 'fetched', temporal: 'not reachable yet' });
+        expect(own.jwksFetches()).toBe(1);
+        // The first call finds the keys there: no fetch of its own.
+        const res = await fetch(`http://127.0.0.1:${port}/v1/environments`, {
+          headers: { authorization: `Bearer ${await own.sign()}` },
+        });
+        expect(res.status).toBe(200);
+        expect(own.jwksFetches()).toBe(1);
+      } finally {
+        await instance.close();
+        await own.close();
+      }
+    });
   });
 
   describe('environments', () => {
