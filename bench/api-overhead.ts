@@ -78,7 +78,14 @@ async function cannon(what: string, options: Record<string, unknown>): Promise<n
   return latencies;
 }
 
-/** `rounds` rounds of each side, in the order API, direct, direct, API, … (drift falls on both). */
+/**
+ * `rounds` rounds of each side, in the order API, direct, direct, API, … (drift falls on both),
+ * after one unmeasured second of each. The start benchmark's API process is started just before
+ * it, and the first call on each of its connections took 360 to 480 ms in three runs (its JIT,
+ * its first gRPC calls), against at most 260 ms for any later call and 290 ms for the direct
+ * side's first: those ten calls were the whole of the API's p99 (1.63x to 2.06x; per-round
+ * latencies, 2026-11-28). Benchmarks 1 and 4 warm up for the same reason: a service runs for days.
+ */
 async function sideBySide(
   rounds: number,
   durationMs: number,
@@ -88,6 +95,9 @@ async function sideBySide(
   const a: number[] = [];
   const d: number[] = [];
   const ms = durationMs / rounds;
+  const warmUpMs = Math.min(1000, ms);
+  await api(warmUpMs);
+  await direct(warmUpMs);
   for (let r = 0; r < rounds; r++) {
     if (r % 2 === 0) a.push(...(await api(ms)));
     d.push(...(await direct(ms)));
