@@ -1,8 +1,14 @@
 // Proves the test harness: the dev server started by global setup runs a workflow through a
-// real worker (bundled here), including an activity retry.
+// real worker (bundled here), including an activity retry; a dev server that fails to start is
+// retried once and reported with its output.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { startDevServer } from '../../scripts/temporal-server';
+import { freePort } from '../../scripts/ports';
 
 // The activity's deliberate first failure would log a warning with a stack: keep output quiet.
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -40,4 +46,19 @@ test('a workflow runs on the real dev server through a real worker, with an acti
     await connection.close();
     await workerConnection.close();
   }
+});
+
+test('a dev server that exits before serving is started once more, then reported with its last output', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'niu-harness-'));
+  const lines: string[] = [];
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const started = startDevServer({
+    port,
+    uiPort,
+    dbFile: path.join(dir, 'temporal.db'),
+    extraArgs: ['--no-such-flag'],
+    onLog: (line) => lines.push(line),
+  });
+  await expect(started).rejects.toThrow(/exited with code \d+; its last output:[\s\S]*no-such-flag/);
+  expect(lines.filter((l) => l.includes('starting it once more'))).toHaveLength(1);
 });
