@@ -1,7 +1,7 @@
 // The API's Prometheus metrics at GET /metrics (on the API's own port, like /healthz; keep it
 // off the public ingress): request duration per route pattern and status, workflow starts by
-// outcome, status documents by source, plus Node's process metrics. Each app has its own registry, so tests can build
-// several apps in one process.
+// outcome, status documents by source, plus Node's process metrics. Each app has its own
+// registry, so tests can build several apps in one process.
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { StatusSource } from './status';
