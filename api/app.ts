@@ -108,10 +108,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const metrics = registerMetrics(app);
   const service = new NonInteractiveUserService(config, temporal, {
     ...options.service,
-    onStatusDocument: (source) => {
-      metrics.statusDocument(source);
-      options.service?.onStatusDocument?.(source);
-    },
+    onStatusDocument: metrics.statusDocument,
   });
 
   await app.register(helmet, {

@@ -18,7 +18,6 @@ const START_OUTCOMES: Record<number, string> = {
 };
 
 export interface ApiMetrics {
-  registry: Registry;
   /** Counts a status document by where it came from (the service calls it). */
   statusDocument(source: StatusSource): void;
 }
@@ -71,5 +70,5 @@ export function registerMetrics(app: FastifyInstance): ApiMetrics {
     reply.type(registry.contentType);
     return registry.metrics();
   });
-  return { registry, statusDocument: (source) => statusDocuments.inc({ source }) };
+  return { statusDocument: (source) => statusDocuments.inc({ source }) };
 }

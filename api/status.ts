@@ -101,7 +101,7 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown } | nu
  * The steps a closed run ended with: in its result, or as the first detail of its failure.
  * Null for runs that ended before they were carried there, and for cancelled or terminated runs.
  */
-export function finalSteps(outcome: Outcome): FinalSteps | null {
+function finalSteps(outcome: Outcome): FinalSteps | null {
   if (!outcome) return null;
   if (outcome.ok) {
     const steps = (outcome.value as ProvisionResult | null)?.steps;
