@@ -25,18 +25,29 @@ function series(text: string, name: string, labels: Record<string, string>): num
   return undefined;
 }
 
-test('after a real request, /metrics counts the start by outcome and times each route pattern', async () => {
+/** POSTs a request for a fresh UPN (202): its token, UPN, body and id. */
+async function newRequest(label: string) {
   const token = await stack.operatorToken();
-  const upn = `svc-metrics-${Date.now().toString(36)}@contoso.onmicrosoft.com`;
-  const body = { environment: 'contoso-prod', userPrincipalName: upn, displayName: 'Metrics check' };
+  const upn = `svc-${label}-${Date.now().toString(36)}@contoso.onmicrosoft.com`;
+  const body = { environment: 'contoso-prod', userPrincipalName: upn, displayName: `${label} check` };
   const created = await call<{ id: string }>(stack.apiUrl, 'POST', '/v1/non-interactive-users', { token, body });
   expect(created.status).toBe(202);
-  const again = await call(stack.apiUrl, 'POST', '/v1/non-interactive-users', { token, body });
-  expect(again.status).toBe(200);
+  return { token, upn, body, id: created.body.id };
+}
+
+/** Reads the request's status through the API until it has succeeded. */
+async function untilSucceeded(id: string, token: string): Promise<void> {
   await eventually(async () => {
-    const res = await call<{ status: string }>(stack.apiUrl, 'GET', idPath(created.body.id), { token });
+    const res = await call<{ status: string }>(stack.apiUrl, 'GET', idPath(id), { token });
     return res.body.status === 'succeeded' ? true : undefined;
   }, 90_000);
+}
+
+test('after a real request, /metrics counts the start by outcome and times each route pattern', async () => {
+  const { token, upn, body, id } = await newRequest('metrics');
+  const again = await call(stack.apiUrl, 'POST', '/v1/non-interactive-users', { token, body });
+  expect(again.status).toBe(200);
+  await untilSucceeded(id, token);
   const invalid = await call(stack.apiUrl, 'POST', '/v1/non-interactive-users', {
     token,
     body: { ...body, environment: 'nowhere' },
@@ -64,12 +75,7 @@ test('after a real request, /metrics counts the start by outcome and times each 
 });
 
 test("a finished request's status is read from its close event, no worker asked; after a reset the new run is read", async () => {
-  const token = await stack.operatorToken();
-  const upn = `svc-closed-${Date.now().toString(36)}@contoso.onmicrosoft.com`;
-  const body = { environment: 'contoso-prod', userPrincipalName: upn, displayName: 'Closed status check' };
-  const created = await call<{ id: string }>(stack.apiUrl, 'POST', '/v1/non-interactive-users', { token, body });
-  expect(created.status).toBe(202);
-  const id = created.body.id;
+  const { token, id } = await newRequest('closed');
   const get = () =>
     call<{ status: string; steps: { name: string; status: string }[] }>(stack.apiUrl, 'GET', idPath(id), { token });
   const sources = async () => {
@@ -79,7 +85,7 @@ test("a finished request's status is read from its close event, no worker asked;
   };
 
   // While it runs, every read asks the workflow.
-  await eventually(async () => ((await get()).body.status === 'succeeded' ? true : undefined), 90_000);
+  await untilSucceeded(id, token);
   const before = await sources();
   expect(before.query).toBeGreaterThanOrEqual(1);
 

@@ -19,7 +19,7 @@ describe('API (no Temporal)', () => {
   let config: Config;
   let logs: string[];
 
-  const makeApp = async (env: Record<string, string> = {}) => {
+  const makeApp = async (env: Record<string, string> = {}, appOptions: { warmUp?: boolean } = {}) => {
     const lines: string[] = [];
     const stream = new Writable({
       write(chunk, _enc, done) {
@@ -35,7 +35,7 @@ describe('API (no Temporal)', () => {
       LOG_LEVEL: 'info',
       ...env,
     });
-    const instance = await buildApp({ config: cfg, logStream: stream });
+    const instance = await buildApp({ config: cfg, logStream: stream, ...appOptions });
     return { instance, cfg, lines };
   };
 
@@ -377,20 +377,10 @@ describe('API (no Temporal)', () => {
 
     it('warm-up once listening: the token keys are fetched before any call; Temporal down is only logged', async () => {
       const own = await startLocalIdentityProvider();
-      const lines: string[] = [];
-      const stream = new Writable({
-        write(chunk, _enc, done) {
-          lines.push(...String(chunk).split('\n').filter(Boolean));
-          done();
-        },
-      });
-      const cfg = loadConfig({
-        TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
-        TEMPORAL_CONNECT_TIMEOUT_MS: '1000',
-        AUTH_OPENID_CONFIG_URL: own.openIdConfigUrl,
-        LOG_LEVEL: 'info',
-      });
-      const instance = await buildApp({ config: cfg, logStream: stream, warmUp: true });
+      const { instance, lines } = await makeApp(
+        { TEMPORAL_CONNECT_TIMEOUT_MS: '1000', AUTH_OPENID_CONFIG_URL: own.openIdConfigUrl },
+        { warmUp: true },
+      );
       try {
         const port = await freePort();
         await instance.listen({ host: '127.0.0.1', port });
