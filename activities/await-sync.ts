@@ -65,9 +65,14 @@ export function awaitSyncActivities(deps: {
       // scheduledTimestampMs is the first attempt's schedule time: the wait's start.
       const forcing = lookStarted - scheduledTimestampMs < input.forceSyncWindowMs;
       const target = { environment: input.environment, entraObjectId: input.entraObjectId };
-      // addUser is idempotent: once "added", calling it again in the window only re-requests the sync.
+      // Look first: once the user is there (the background sync, or an earlier look's addUser),
+      // the look that finds it makes one call, not two; it is the look every request waits for
+      // after its sync, so the call it saves is latency. addUser is idempotent: in the window it
+      // re-requests the sync, and once it says "added" the user is looked for again at once.
+      let found = await deps.findSystemUser(target);
+      if (found) return { systemUser: found, attempts: attempt };
       const added = forcing ? await deps.addUser(target) : 'not-called';
-      const found = await deps.findSystemUser(target);
+      if (added === 'added') found = await deps.findSystemUser(target);
       if (found) return { systemUser: found, attempts: attempt };
       // The activity owns the deadline (the schedule-to-close timeout is only a backstop): its
       // own failure reaches the workflow intact, with the number of looks.

@@ -28,6 +28,7 @@ interface SystemUserRow {
 // An OData string literal: quotes doubled. The whole $filter value is then percent-encoded where
 // it goes into a URL, so `&`, `#`, `%` and `+` in a name stay inside the literal.
 const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+const USER_COLUMNS = 'systemuserid,accessmode,isdisabled,_businessunitid_value';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function dataverseActivities(config: Config, tokens: TokenSource) {
@@ -48,7 +49,7 @@ export function dataverseActivities(config: Config, tokens: TokenSource) {
     const { body } = await requestJson<SystemUserRow>({
       service: 'dataverse',
       method: 'GET',
-      url: `${base}/systemusers(${guid(systemUserId, 'systemuserid')})?$select=systemuserid,accessmode,isdisabled,_businessunitid_value`,
+      url: `${base}/systemusers(${guid(systemUserId, 'systemuserid')})?$select=${USER_COLUMNS}`,
       token,
     });
     return toUser(body);
@@ -71,7 +72,7 @@ export function dataverseActivities(config: Config, tokens: TokenSource) {
         service: 'dataverse',
         method: 'GET',
         url:
-          `${base}/systemusers?$select=systemuserid,accessmode,isdisabled,_businessunitid_value` +
+          `${base}/systemusers?$select=${USER_COLUMNS}` +
           `&$filter=azureactivedirectoryobjectid eq ${guid(input.entraObjectId, 'Entra object id')}`,
         token,
       });
@@ -82,18 +83,24 @@ export function dataverseActivities(config: Config, tokens: TokenSource) {
     readSystemUser: (input: { environment: string; systemUserId: string }) =>
       readSystemUser(input.environment, input.systemUserId),
 
-    /** PATCH of the access mode; the same value again succeeds (idempotent). */
+    /**
+     * PATCH of the access mode; the same value again succeeds (idempotent). The row as it is after
+     * the update comes back in the same call (`return=representation`); a server that ignores the
+     * preference answers 204, and the row is read.
+     */
     async setAccessMode(input: { environment: string; systemUserId: string; accessMode: number }): Promise<SystemUser> {
       const { base, token } = await api(input.environment);
-      await requestJson({
+      const { status, body } = await requestJson<SystemUserRow | undefined>({
         service: 'dataverse',
         method: 'PATCH',
-        url: `${base}/systemusers(${guid(input.systemUserId, 'systemuserid')})`,
+        url: `${base}/systemusers(${guid(input.systemUserId, 'systemuserid')})?$select=${USER_COLUMNS}`,
         token,
         body: { accessmode: input.accessMode },
-        headers: { 'If-Match': '*' }, // update only, never create
+        headers: { 'If-Match': '*', Prefer: 'return=representation' }, // update only, never create
       });
-      return readSystemUser(input.environment, input.systemUserId);
+      return status === 200 && body?.systemuserid
+        ? toUser(body)
+        : readSystemUser(input.environment, input.systemUserId);
     },
 
     /** Associates the named security roles (in the user's business unit), after moving it to `businessUnit`. */

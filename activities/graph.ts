@@ -183,8 +183,8 @@ export function graphActivities(config: Config, graph: Client, passwords: Passwo
     },
 
     async assignLicense(input: LicenseInput): Promise<{ assigned: boolean }> {
-      const sku = await resolveSku(input.licenseSku);
-      const user = await findUser(input.entraObjectId);
+      // Two independent reads, side by side (this step is on every request's path to its sync).
+      const [sku, user] = await Promise.all([resolveSku(input.licenseSku), findUser(input.entraObjectId)]);
       if (!user) throw failure('not-found', `user ${input.entraObjectId} not visible yet`, true);
       if (user.assignedLicenses?.some((l) => l.skuId === sku.skuId)) return { assigned: false };
       const prepaid = sku.prepaidUnits ?? {};
@@ -201,9 +201,12 @@ export function graphActivities(config: Config, graph: Client, passwords: Passwo
     },
 
     async removeLicense(input: LicenseInput): Promise<{ removed: boolean }> {
+      // The SKU is read alongside the user; it matters only if the user is still there.
+      const skuRead = resolveSku(input.licenseSku);
+      skuRead.catch(() => undefined); // not awaited when the user is gone
       const user = await findUser(input.entraObjectId);
       if (!user) return { removed: false }; // gone already (compensation after delete): nothing to remove
-      const sku = await resolveSku(input.licenseSku);
+      const sku = await skuRead;
       if (!user.assignedLicenses?.some((l) => l.skuId === sku.skuId)) return { removed: false };
       try {
         await graph

@@ -407,13 +407,9 @@ function patchSystemUser(ctx: Ctx, env: Environment, su: SystemUser, deps: Datav
   }
   const entityId = `${apiBase(ctx, env)}/systemusers(${su.systemuserid})`;
   if (prefers(ctx).representation) {
-    return json(
-      200,
-      { '@odata.context': `${apiBase(ctx, env)}/$metadata#systemusers/$entity`, ...systemUserRow(su) },
-      {
-        'odata-entityid': entityId,
-      },
-    );
+    // The row after the update, as a GET of it would answer ($select and all).
+    const reply = single(ctx, env, SETS.systemusers!, systemUserRow(su), 'systemusers');
+    return { ...reply, headers: { ...reply.headers, 'odata-entityid': entityId } };
   }
   return empty(204, { 'odata-entityid': entityId, 'odata-version': '4.0' });
 }

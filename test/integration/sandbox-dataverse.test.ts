@@ -216,6 +216,19 @@ describe('systemusers queries', () => {
     );
   });
 
+  test('PATCH with return=representation answers the updated row, with its $select', async () => {
+    const { su } = await syncedUser(`repr@${DOMAIN}`);
+    const row = await prod.update<Record<string, unknown>>({
+      collection: 'systemusers',
+      key: su.systemuserid,
+      data: { accessmode: 4 },
+      returnRepresentation: true,
+      select: ['systemuserid', 'accessmode'],
+    });
+    expect(row).toMatchObject({ systemuserid: su.systemuserid, accessmode: 4 });
+    expect(row).not.toHaveProperty('domainname');
+  });
+
   test('an unknown record is 404 0x80040217', async () => {
     const id = '00000000-0000-0000-0000-0000000000aa';
     const err = await dvError(prod.retrieve({ collection: 'systemusers', key: id }));

@@ -58,4 +58,55 @@ describe('the sync wait', () => {
     expect(behindGrid(0, 4_700, INTERVAL)).toBe(0);
     expect(behindGrid(5_000, 4_000, INTERVAL)).toBe(0);
   });
+
+  describe('a look', () => {
+    const user = {
+      systemUserId: '00000000-0000-0000-0000-0000000000aa',
+      accessMode: 0,
+      isDisabled: false,
+      businessUnitId: null,
+    };
+    const input = {
+      environment: 'contoso-prod',
+      entraObjectId: '00000000-0000-0000-0000-000000000001',
+      syncTimeoutMs: 60_000,
+      forceSyncWindowMs: 60_000,
+      forceSyncIntervalMs: INTERVAL,
+      syncPollInitialMs: INTERVAL,
+      syncPollMaxMs: INTERVAL,
+    };
+    /** The third look, against a Dataverse where the user is visible (or not) and an addUser that may sync it. */
+    const look = async (state: { visible: boolean; addUser: 'added' | 'not-licensed' }) => {
+      const calls: string[] = [];
+      const activities = awaitSyncActivities({
+        addUser: async () => {
+          calls.push('addUser');
+          if (state.addUser === 'added') state.visible = true;
+          return state.addUser;
+        },
+        findSystemUser: async () => (calls.push('find'), state.visible ? user : null),
+      });
+      const env = new MockActivityEnvironment({ attempt: 3, scheduledTimestampMs: Date.now() - 2 * INTERVAL });
+      const outcome = await env.run(activities.awaitSystemUser, input).catch((e: unknown) => e);
+      return { calls, outcome };
+    };
+
+    it('that finds the user makes one call: no addUser once the user is there', async () => {
+      const { calls, outcome } = await look({ visible: true, addUser: 'not-licensed' });
+      expect(outcome).toEqual({ systemUser: user, attempts: 3 });
+      expect(calls).toEqual(['find']);
+    });
+
+    it('looks again at once when addUser synced the user', async () => {
+      const { calls, outcome } = await look({ visible: false, addUser: 'added' });
+      expect(outcome).toEqual({ systemUser: user, attempts: 3 });
+      expect(calls).toEqual(['find', 'addUser', 'find']);
+    });
+
+    it('forces the sync while the user is not there', async () => {
+      const { calls, outcome } = await look({ visible: false, addUser: 'not-licensed' });
+      expect((outcome as ApplicationFailure).type).toBe(SYNC_PENDING);
+      expect(calls).toEqual(['find', 'addUser']);
+    });
+  });
 });
