@@ -5,7 +5,7 @@ import type { Config } from '../worker/config';
 import { createDataConverter } from '../worker/codec';
 import { createTokenSource } from './credential';
 import { createGraphClient, graphActivities } from './graph';
-import { dataverseActivities } from './dataverse';
+import { ACCESS_MODE, dataverseActivities, type SystemUser } from './dataverse';
 import { powerPlatformActivities } from './powerplatform';
 import { createPasswordStore } from './keyvault';
 import { entityActivities } from './entities';
@@ -29,13 +29,36 @@ export function createActivities(config: Config, deps: ActivityDeps = {}) {
   };
   const dataverse = dataverseActivities(config, tokens);
   const powerPlatform = powerPlatformActivities(config, tokens);
+  const entities = entityActivities(config, getClient);
   return {
     ...graphActivities(config, graph, createPasswordStore(config, tokens.credential)),
     ...dataverse,
     ...powerPlatform,
     ...awaitSyncActivities({ addUser: powerPlatform.addUser, findSystemUser: dataverse.findSystemUser }),
-    ...entityActivities(config, getClient),
+    ...entities,
+    /**
+     * Dataverse's PATCH of the access mode; with `releaseSlot`, once the mode is 4 (Dataverse
+     * counts the user from then on) the run's slot goes back to the admission entity in the same
+     * activity. Sent by the workflow instead, the release was a local activity that held back the
+     * next step's scheduling until it was answered (a tenth of a second and more under load).
+     * A retry patches again and releases again; both are idempotent.
+     */
+    async setAccessMode(input: SetAccessModeInput): Promise<SystemUser> {
+      const user = await dataverse.setAccessMode(input);
+      if (input.releaseSlot && user.accessMode === ACCESS_MODE.nonInteractive) {
+        await entities.releaseAdmission({ ...input.releaseSlot, lock: false });
+      }
+      return user;
+    },
   };
+}
+
+export interface SetAccessModeInput {
+  environment: string;
+  systemUserId: string;
+  accessMode: number;
+  /** The run whose capacity slot to give back once the mode is non-interactive. */
+  releaseSlot?: { requestId: string; runId: string };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

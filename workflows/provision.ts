@@ -132,10 +132,13 @@ function stepActivities(timing: ProvisionTiming) {
  * - RELEASE_ALONGSIDE: the capacity slot is released alongside the next step, not before it.
  * - ADMISSION_ENTITY: lock and slot from the one admission entity (workflows/admission.ts), asked
  *   and given back by local activity; no lock workflow per account.
+ * - RELEASE_WITH_ACCESS_MODE: the slot is given back by the set-access-mode activity itself, once
+ *   the mode is 4 (activities/index.ts), not by a local activity after it.
  */
 const ADMIT = 'admit-in-one-activity';
 const RELEASE_ALONGSIDE = 'release-capacity-alongside-next-step';
 const ADMISSION_ENTITY = 'admission-entity';
+const RELEASE_WITH_ACCESS_MODE = 'release-slot-with-access-mode';
 
 const NON_INTERACTIVE = 4;
 const READ_WRITE = 0;
@@ -418,7 +421,13 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     begin('set-access-mode');
     // Compensation resets the mode only if this request changed it.
     did.accessModeSet = found.accessMode !== NON_INTERACTIVE;
-    const set = await setAccessMode({ environment: env, systemUserId, accessMode: NON_INTERACTIVE });
+    const releaseWithMode = viaEntity && patched(RELEASE_WITH_ACCESS_MODE);
+    const set = await setAccessMode({
+      environment: env,
+      systemUserId,
+      accessMode: NON_INTERACTIVE,
+      ...(releaseWithMode ? { releaseSlot: { requestId, runId: info.runId } } : {}),
+    });
     if (set.accessMode !== NON_INTERACTIVE) {
       throw ApplicationFailure.create({
         type: 'access-mode-reverted',
@@ -426,7 +435,11 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
       });
     }
     status.complete('set-access-mode', 'access mode 4 (non-interactive)');
-    if (patched(RELEASE_ALONGSIDE)) {
+    if (releaseWithMode) {
+      // Given back by the activity (mode 4 is what it released on): nothing left to send or wait for.
+      did.capacityReleased = true;
+      capacityRelease = Promise.resolve();
+    } else if (patched(RELEASE_ALONGSIDE)) {
       // The next step starts in the same workflow task as the release; the `finally` below waits
       // for its delivery. Awaiting it here cost a workflow task round trip per request.
       void releaseCapacity();

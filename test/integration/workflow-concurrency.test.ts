@@ -150,6 +150,28 @@ test('the same account for a second environment waits behind the first (queued, 
   expect(secondCreate.detail).toBe('existing integration account adopted');
 }, 60_000);
 
+test('the slot goes back once the access mode is 4, while the account lock is held to the end', async () => {
+  const upn = 'svc-slotback@contoso.onmicrosoft.com';
+  const reserved = () =>
+    tw.client.workflow
+      .getHandle(admissionWorkflowId(tw.taskQueue))
+      .query<{ reserved: number; holders: string[] }, [string]>(CAPACITY_QUERY, 'contoso-prod');
+  // Parked in the sync wait, holding its slot.
+  await control.config({ syncDelayMs: 3_600_000, licensePropagationMs: 3_600_000 });
+  const timing = { ...provisionInput(upn).timing, verifySettleMs: 30_000 };
+  const run = await startProvision(tw, provisionInput(upn, { timing }));
+  await waitForStatus(run, (d) => stepStatus(d, 'await-dataverse-user') === 'waiting');
+  await expect(reserved()).resolves.toEqual({ reserved: 1, holders: [run.workflowId] });
+  // Synced, set to mode 4, license removed, settling: Dataverse counts the user now.
+  await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
+  await waitForStatus(run, (d) => stepStatus(d, 'verify-access-mode') === 'waiting');
+  await expect(reserved()).resolves.toEqual({ reserved: 0, holders: [] });
+  // The account stays locked: a request for it in another environment waits.
+  const second = await startProvision(tw, provisionInput(upn, { environment: 'contoso-test' }));
+  await waitForStatus(second, (d) => stepStatus(d, 'reserve-capacity') === 'waiting');
+  await Promise.all([run.terminate('test done'), second.terminate('test done')]);
+}, 60_000);
+
 test('a request terminated while holding its account lock does not block the next request for that account', async () => {
   const upn = 'svc-lockterm@contoso.onmicrosoft.com';
   const first = await parkedRequest(upn, 'contoso-prod');

@@ -34,6 +34,11 @@ const OLDER = {
   'cancelled, before the admission entity': path.join(fixtures, 'provision-cancelled.before-entity.history.json'),
   'succeeded, before admit': path.join(fixtures, 'provision-succeeded.before-admit.history.json'),
   'cancelled, before admit': path.join(fixtures, 'provision-cancelled.before-admit.history.json'),
+  // Recorded before `release-slot-with-access-mode`: the slot given back by a local activity.
+  'succeeded, before the release with the access mode': path.join(
+    fixtures,
+    'provision-succeeded.before-release-with-mode.history.json',
+  ),
 };
 const bundle = () => ({ workflowBundle: { codePath: process.env.NIU_TEST_WORKFLOW_BUNDLE! } });
 
