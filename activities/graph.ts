@@ -107,11 +107,19 @@ export function graphActivities(config: Config, graph: Client, passwords: Passwo
     }
   }
 
+  // A SKU's id never changes (it names the product, the same in every tenant): once read, the
+  // license's removal needs no read of the subscriptions. Its seat counts do change, so the
+  // assignment reads them every time.
+  const skuIds = new Map<string, string>();
   async function resolveSku(partNumber: string): Promise<SubscribedSku & { skuId: string }> {
     const res = (await call(() => graph.api('/subscribedSkus').get())) as { value: SubscribedSku[] };
     const sku = res.value.find((s) => s.skuPartNumber?.toLowerCase() === partNumber.toLowerCase());
     if (!sku?.skuId) throw failure('license-unavailable', `the tenant has no subscription for SKU ${partNumber}`);
+    skuIds.set(partNumber.toLowerCase(), sku.skuId);
     return sku as SubscribedSku & { skuId: string };
+  }
+  async function skuIdOf(partNumber: string): Promise<string> {
+    return skuIds.get(partNumber.toLowerCase()) ?? (await resolveSku(partNumber)).skuId;
   }
 
   const isMarked = (u: User): boolean =>
@@ -201,17 +209,18 @@ export function graphActivities(config: Config, graph: Client, passwords: Passwo
     },
 
     async removeLicense(input: LicenseInput): Promise<{ removed: boolean }> {
-      // The SKU is read alongside the user; it matters only if the user is still there.
-      const skuRead = resolveSku(input.licenseSku);
+      // The SKU's id is known from the assignment (or read alongside the user); it matters only
+      // if the user is still there.
+      const skuRead = skuIdOf(input.licenseSku);
       skuRead.catch(() => undefined); // not awaited when the user is gone
       const user = await findUser(input.entraObjectId);
       if (!user) return { removed: false }; // gone already (compensation after delete): nothing to remove
-      const sku = await skuRead;
-      if (!user.assignedLicenses?.some((l) => l.skuId === sku.skuId)) return { removed: false };
+      const skuId = await skuRead;
+      if (!user.assignedLicenses?.some((l) => l.skuId === skuId)) return { removed: false };
       try {
         await graph
           .api(`/users/${input.entraObjectId}/assignLicense`)
-          .post({ addLicenses: [], removeLicenses: [sku.skuId] });
+          .post({ addLicenses: [], removeLicenses: [skuId] });
       } catch (err) {
         // Removed meanwhile (an earlier attempt whose answer was lost): the state we want.
         if (/does not have a corresponding license/i.test((err as Error).message)) return { removed: false };

@@ -73,6 +73,28 @@ test('1. happy path: eight steps completed; user unlicensed, mode 4 with its rol
   expect(description.searchAttributes.NiuStep).toEqual(['verify-access-mode']);
 });
 
+test('the calls to Microsoft on the path: the SKU read once, the row back from the PATCH, no addUser once the user is there', async () => {
+  const upn = 'svc-calls@contoso.onmicrosoft.com';
+  // The background sync brings the user; addUser answers "not licensed" all along.
+  await control.config({ syncDelayMs: 600, licensePropagationMs: 60_000 });
+  await control.clearRequests();
+  const handle = await startProvision(tw, provisionInput(upn));
+  const { systemUserId } = await handle.result();
+  const calls = (await control.requests()).map((r) => `${r.method} ${r.path}`);
+  // The assignment reads the seats; the removal knows the SKU's id by then.
+  expect(calls.filter((c) => /^GET \/v1\.0\/subscribedSkus/.test(c))).toHaveLength(1);
+  // The PATCH answers with the row: the only read of the user by id is the verification's.
+  const byId = (method: string) =>
+    calls.filter((c) => c.startsWith(`${method} `) && c.includes(`systemusers(${systemUserId})`));
+  expect(byId('PATCH')).toHaveLength(1);
+  expect(byId('GET')).toHaveLength(1);
+  expect(calls.indexOf(byId('GET')[0]!)).toBeGreaterThan(calls.indexOf(byId('PATCH')[0]!));
+  // Every look looked; all but the one that found the user also forced the sync.
+  const looks = calls.filter((c) => /^GET .*systemusers\?.*azureactivedirectoryobjectid/.test(c)).length;
+  expect(looks).toBeGreaterThanOrEqual(2);
+  expect(calls.filter((c) => /addUser/.test(c))).toHaveLength(looks - 1);
+});
+
 test('2. a foreign account with the same UPN: upn-conflict, the account untouched', async () => {
   const upn = 'svc-foreign@contoso.onmicrosoft.com';
   // Someone else's account, created directly in Graph through the sandbox's token endpoint.
