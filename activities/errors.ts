@@ -72,6 +72,32 @@ export function httpFailure(p: HttpProblem): ApplicationFailure {
   });
 }
 
+/**
+ * Of the failures of calls made side by side, the one to throw: a non-retryable one first, then
+ * the one told to wait longest (Retry-After). Throwing whichever failed first (Promise.all) let a
+ * 503's one-second retry repeat a call that had been throttled for two (the fault suite).
+ */
+export function longestWait(errors: unknown[]): unknown {
+  const wait = (e: unknown): number =>
+    e instanceof ApplicationFailure
+      ? e.nonRetryable
+        ? Infinity
+        : typeof e.nextRetryDelay === 'number'
+          ? e.nextRetryDelay
+          : 0
+      : 0;
+  return errors.reduce((worst, e) => (wait(e) > wait(worst) ? e : worst));
+}
+
+/** Values of settled calls, or the failure to throw (longestWait) if any failed. */
+export function valuesOrLongestWait<T extends readonly PromiseSettledResult<unknown>[]>(
+  settled: T,
+): { [K in keyof T]: T[K] extends PromiseSettledResult<infer V> ? V : never } {
+  const errors = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (errors.length > 0) throw longestWait(errors);
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as never;
+}
+
 /** A failure the activity decided on itself (not from an HTTP answer). */
 export function failure(type: FailureType | string, message: string, retryable = false): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: !retryable });

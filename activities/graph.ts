@@ -13,7 +13,7 @@ import { log } from '@temporalio/activity';
 import type { Config } from '../worker/config';
 import { callSignal } from './cancellation';
 import type { TokenSource } from './credential';
-import { failure, fromGraphError } from './errors';
+import { failure, fromGraphError, valuesOrLongestWait } from './errors';
 import { generatePassword } from './password';
 import { secretNameFor, type PasswordStore } from './keyvault';
 
@@ -192,7 +192,9 @@ export function graphActivities(config: Config, graph: Client, passwords: Passwo
 
     async assignLicense(input: LicenseInput): Promise<{ assigned: boolean }> {
       // Two independent reads, side by side (this step is on every request's path to its sync).
-      const [sku, user] = await Promise.all([resolveSku(input.licenseSku), findUser(input.entraObjectId)]);
+      const [sku, user] = valuesOrLongestWait(
+        await Promise.allSettled([resolveSku(input.licenseSku), findUser(input.entraObjectId)] as const),
+      );
       if (!user) throw failure('not-found', `user ${input.entraObjectId} not visible yet`, true);
       if (user.assignedLicenses?.some((l) => l.skuId === sku.skuId)) return { assigned: false };
       const prepaid = sku.prepaidUnits ?? {};
@@ -211,11 +213,14 @@ export function graphActivities(config: Config, graph: Client, passwords: Passwo
     async removeLicense(input: LicenseInput): Promise<{ removed: boolean }> {
       // The SKU's id is known from the assignment (or read alongside the user); it matters only
       // if the user is still there.
-      const skuRead = skuIdOf(input.licenseSku);
-      skuRead.catch(() => undefined); // not awaited when the user is gone
-      const user = await findUser(input.entraObjectId);
-      if (!user) return { removed: false }; // gone already (compensation after delete): nothing to remove
-      const skuId = await skuRead;
+      const [userRead, skuRead] = await Promise.allSettled([
+        findUser(input.entraObjectId),
+        skuIdOf(input.licenseSku),
+      ] as const);
+      // Gone already (compensation after delete): nothing to remove.
+      if (userRead.status === 'fulfilled' && !userRead.value) return { removed: false };
+      const [user, skuId] = valuesOrLongestWait([userRead, skuRead] as const);
+      if (!user) return { removed: false };
       if (!user.assignedLicenses?.some((l) => l.skuId === skuId)) return { removed: false };
       try {
         await graph

@@ -264,6 +264,12 @@ test('30 % 429 with Retry-After, 10 % 503 and 200 ms latency on every Microsoft 
   let worker: WorkerProcess | undefined;
   let api: ApiProcess | undefined;
   try {
+    // Users reach Dataverse only through addUser (the background sync would take a minute), which
+    // answers "not licensed" for the first second: every request forces the sync a few times, so
+    // the Power Platform admin API gets enough calls to meet its share of the faults. (A look that
+    // finds the user makes no addUser call, and the background sync alone brought many users
+    // before their first look: 40 calls in one run, 3 of them answered 503.)
+    await control.config({ syncDelayMs: 60_000, licensePropagationMs: 1_000 });
     const before = await control.state();
     // Default configuration: no vault (KEYVAULT_URL unset), so Key Vault's faults are set but
     // never met. (With a vault, creating the account makes six faulted calls in one attempt and

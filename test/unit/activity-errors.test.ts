@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { classify, fromGraphError, httpFailure, retryAfterMs } from '../../activities/errors';
+import { classify, fromGraphError, httpFailure, retryAfterMs, valuesOrLongestWait } from '../../activities/errors';
 
 describe('retryAfterMs', () => {
   test('reads delta seconds and HTTP dates, caps at ten minutes', () => {
@@ -74,5 +74,26 @@ describe('httpFailure', () => {
     });
     expect(fromGraphError(throttled)?.nextRetryDelay).toBe(4000);
     expect(fromGraphError(new Error('socket hang up'))).toBeUndefined();
+  });
+});
+
+describe('calls side by side (valuesOrLongestWait)', () => {
+  const throttled = httpFailure({ service: 'graph', status: 429, message: 'slow down', retryAfter: '2' });
+  const unavailable = httpFailure({ service: 'graph', status: 503, message: 'try again' });
+  const refused = httpFailure({ service: 'graph', status: 403, message: 'no' });
+  const settle = (...calls: Promise<unknown>[]) => Promise.allSettled(calls);
+
+  test('all answered: their values, in order', async () => {
+    expect(valuesOrLongestWait(await settle(Promise.resolve(1), Promise.resolve('two')))).toEqual([1, 'two']);
+  });
+
+  test('a 503 that failed first does not hide a 429 told to wait longer', async () => {
+    const settled = await settle(Promise.reject(unavailable), Promise.reject(throttled));
+    expect(() => valuesOrLongestWait(settled)).toThrow(throttled);
+  });
+
+  test('a failure no retry can fix wins over any wait', async () => {
+    const settled = await settle(Promise.reject(throttled), Promise.reject(refused), Promise.resolve(3));
+    expect(() => valuesOrLongestWait(settled)).toThrow(refused);
   });
 });
