@@ -201,8 +201,9 @@ export function entityActivities(config: Config, client: () => Promise<Client>) 
 
     /**
      * A run gives back its slot (`lock: false`, access mode 4 is set) or everything (it ends).
-     * Sent with the client from a local activity: a signal sent by the workflow costs it a
-     * workflow task and two history events more. An entity that is not running holds nothing.
+     * Sent with the client: the slot from within the set-access-mode activity (activities/index.ts),
+     * everything from a local activity at the run's end (a signal sent by the workflow costs it a
+     * workflow task and two history events more). An entity that is not running holds nothing.
      */
     async releaseAdmission(input: AdmissionRelease): Promise<void> {
       const c = await client();
