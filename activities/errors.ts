@@ -77,7 +77,7 @@ export function httpFailure(p: HttpProblem): ApplicationFailure {
  * the one told to wait longest (Retry-After). Throwing whichever failed first (Promise.all) let a
  * 503's one-second retry repeat a call that had been throttled for two (the fault suite).
  */
-export function longestWait(errors: unknown[]): unknown {
+function longestWait(errors: unknown[]): unknown {
   const wait = (e: unknown): number =>
     e instanceof ApplicationFailure
       ? e.nonRetryable

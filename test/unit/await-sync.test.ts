@@ -9,6 +9,16 @@ import { SYNC_PENDING } from '../../workflows/sync-wait';
 
 const INTERVAL = 1_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A wait that forces the sync every second for its whole minute. */
+const INPUT = {
+  environment: 'contoso-prod',
+  entraObjectId: '00000000-0000-0000-0000-000000000001',
+  syncTimeoutMs: 60_000,
+  forceSyncWindowMs: 60_000,
+  forceSyncIntervalMs: INTERVAL,
+  syncPollInitialMs: INTERVAL,
+  syncPollMaxMs: INTERVAL,
+};
 
 /** The fifth look, due `lateMs` after its grid point, whose two calls take `callsMs`. */
 async function fifthLook(lateMs: number, callsMs: number): Promise<ApplicationFailure> {
@@ -22,17 +32,7 @@ async function fifthLook(lateMs: number, callsMs: number): Promise<ApplicationFa
     scheduledTimestampMs: due - 4 * INTERVAL - lateMs,
     currentAttemptScheduledTimestampMs: due,
   });
-  const err = await env
-    .run(activities.awaitSystemUser, {
-      environment: 'contoso-prod',
-      entraObjectId: '00000000-0000-0000-0000-000000000001',
-      syncTimeoutMs: 60_000,
-      forceSyncWindowMs: 60_000,
-      forceSyncIntervalMs: INTERVAL,
-      syncPollInitialMs: INTERVAL,
-      syncPollMaxMs: INTERVAL,
-    })
-    .catch((e: unknown) => e);
+  const err = await env.run(activities.awaitSystemUser, INPUT).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ApplicationFailure);
   expect((err as ApplicationFailure).type).toBe(SYNC_PENDING);
   return err as ApplicationFailure;
@@ -66,15 +66,6 @@ describe('the sync wait', () => {
       isDisabled: false,
       businessUnitId: null,
     };
-    const input = {
-      environment: 'contoso-prod',
-      entraObjectId: '00000000-0000-0000-0000-000000000001',
-      syncTimeoutMs: 60_000,
-      forceSyncWindowMs: 60_000,
-      forceSyncIntervalMs: INTERVAL,
-      syncPollInitialMs: INTERVAL,
-      syncPollMaxMs: INTERVAL,
-    };
     /** The third look, against a Dataverse where the user is visible (or not) and an addUser that may sync it. */
     const look = async (state: { visible: boolean; addUser: 'added' | 'not-licensed' }) => {
       const calls: string[] = [];
@@ -87,7 +78,7 @@ describe('the sync wait', () => {
         findSystemUser: async () => (calls.push('find'), state.visible ? user : null),
       });
       const env = new MockActivityEnvironment({ attempt: 3, scheduledTimestampMs: Date.now() - 2 * INTERVAL });
-      const outcome = await env.run(activities.awaitSystemUser, input).catch((e: unknown) => e);
+      const outcome = await env.run(activities.awaitSystemUser, INPUT).catch((e: unknown) => e);
       return { calls, outcome };
     };
 
