@@ -24,6 +24,8 @@ COPY package.json tsconfig.json ./
 COPY workflows ./workflows
 COPY activities ./activities
 COPY worker ./worker
+COPY config ./config
+COPY cli ./cli
 COPY api ./api
 COPY sandbox ./sandbox
 RUN mkdir -p /data && chown node:node /data

@@ -1,9 +1,9 @@
 // The worker's identity towards Microsoft: one ClientSecretCredential (the app registration of
-// ARCHITECTURE.md section 7), pointed at the configured authority. `disableInstanceDiscovery`
+// docs/security.md), pointed at the configured authority. `disableInstanceDiscovery`
 // because the sandbox (or a sovereign cloud) is not in Entra's public instance list. Every
 // caller gets it behind CachingTokenCredential (token-cache.ts).
 import { ClientSecretCredential, type AccessToken, type TokenCredential } from '@azure/identity';
-import type { Config } from '../worker/config';
+import type { Config } from '../config';
 import { failure } from './errors';
 import { CachingTokenCredential } from './token-cache';
 

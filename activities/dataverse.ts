@@ -1,14 +1,14 @@
 // Dataverse Web API v9.2, per environment: find the systemuser of an Entra account, set and read
 // its access mode, assign security roles (and a business unit), read the organization's
 // non-interactive user limit. Plain fetch (http.ts says why).
-import type { Config } from '../worker/config';
+import type { Config } from '../config';
 import type { TokenSource } from './credential';
 import { environmentOf } from './environments';
 import { failure } from './errors';
 import { requestJson } from './http';
 import type { EnvironmentCapacity } from '../workflows/types';
 
-/** systemuser.accessmode values (ARCHITECTURE.md section 8). */
+/** systemuser.accessmode values (docs/real-tenant.md). */
 export const ACCESS_MODE = { readWrite: 0, administrative: 1, read: 2, nonInteractive: 4 } as const;
 
 export interface SystemUser {

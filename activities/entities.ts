@@ -7,7 +7,7 @@
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { activityInfo } from '@temporalio/activity';
 import { callSignal, untilAborted } from './cancellation';
-import type { Config } from '../worker/config';
+import type { Config } from '../config';
 import {
   ADMISSION_WORKFLOW_TYPE,
   admissionWorkflowId,

@@ -10,7 +10,7 @@ import {
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import type { User, SubscribedSku } from '@microsoft/microsoft-graph-types';
 import { log } from '@temporalio/activity';
-import type { Config } from '../worker/config';
+import type { Config } from '../config';
 import { callSignal } from './cancellation';
 import type { TokenSource } from './credential';
 import { failure, fromGraphError, valuesOrLongestWait } from './errors';

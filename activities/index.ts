@@ -1,7 +1,7 @@
 // All activities of the worker, built from the configuration. Clients (credential, Graph,
 // Temporal) are created once per worker and shared by every activity call.
 import { Client, Connection } from '@temporalio/client';
-import type { Config } from '../worker/config';
+import type { Config } from '../config';
 import { createDataConverter } from '../worker/codec';
 import { createTokenSource } from './credential';
 import { createGraphClient, graphActivities } from './graph';

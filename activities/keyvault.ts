@@ -3,7 +3,7 @@
 // credential). Only the secret id (no value) goes back to the workflow.
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/identity';
-import type { Config } from '../worker/config';
+import type { Config } from '../config';
 import { callSignal } from './cancellation';
 
 export interface PasswordStore {

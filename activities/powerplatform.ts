@@ -1,7 +1,7 @@
 // Power Platform admin API: force the sync of an Entra account into an environment (`addUser`),
 // instead of waiting minutes to hours for the background sync. Until the license has
 // propagated it answers `userNotLicensed`: that is "not yet", not an error.
-import type { Config } from '../worker/config';
+import type { Config } from '../config';
 import type { TokenSource } from './credential';
 import { environmentOf } from './environments';
 import { requestJson } from './http';

@@ -9,7 +9,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Config } from '../worker/config';
+import type { Config } from '../config';
 import { createDataConverter } from '../worker/codec';
 import { authenticate, TokenVerifier, type AuthOptions } from './auth';
 import { registerErrorHandling } from './errors';

@@ -1,7 +1,7 @@
 // Process entry of the API: configuration, app, listen; on SIGTERM/SIGINT stop accepting,
 // let in-flight requests finish (Fastify's close waits for them), then exit. A second signal,
 // or a stuck close past the grace period, exits at once.
-import { loadConfigOrExit } from '../worker/config';
+import { loadConfigOrExit } from '../config';
 import { buildApp } from './app';
 
 const GRACE_MS = 10_000;

@@ -1,4 +1,4 @@
-// TypeBox schemas of the REST contract (ARCHITECTURE.md section 5). They validate requests
+// TypeBox schemas of the REST contract (docs/api.md). They validate requests
 // (unknown fields rejected), shape the OpenAPI document and type the handlers.
 import { Type, type Static, type TSchema } from 'typebox';
 import { STEP_NAMES } from '../workflows/types';
@@ -19,7 +19,7 @@ const EnvironmentName = Type.String({
 const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-27T12:00:00.000Z'] });
 const StepName = Type.Union(
   STEP_NAMES.map((n) => Type.Literal(n)),
-  { description: 'Step names of ARCHITECTURE.md section 1.' },
+  { description: 'The eight step names of the recipe, in the order they run.' },
 );
 const RequestStatus = Type.Union(
   [Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')],
@@ -147,7 +147,7 @@ export const StatusDocument = Type.Object(
     updatedAt: Timestamp,
     links: Type.Optional(Links),
   },
-  { description: 'Status document (ARCHITECTURE.md section 5); `steps` lists the eight steps in order.' },
+  { description: 'Status document; `steps` lists the eight steps in order.' },
 );
 
 export const ListQuery = Type.Object(

@@ -1,4 +1,4 @@
-// The custom search attributes (ARCHITECTURE.md section 4), typed, and a reader that tolerates
+// The custom search attributes (docs/design.md), typed, and a reader that tolerates
 // their absence (a workflow started by hand, or before an attribute was registered).
 import { defineSearchAttributeKey, SearchAttributeType, type TypedSearchAttributes } from '@temporalio/common';
 

@@ -5,7 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
-import type { Config, EnvironmentConfig } from '../worker/config';
+import type { Config, EnvironmentConfig } from '../config';
 import {
   CAPACITY_QUERY,
   READ_CAPACITY_WORKFLOW_TYPE,

@@ -1,4 +1,4 @@
-// Builds the status document of a request (ARCHITECTURE.md section 5: the query handler, then
+// Builds the status document of a request (docs/api.md: the query handler, then
 // describe/result once closed). While the workflow runs, its `status` query is the truth. Once
 // it has closed, the close status from describe and the run's result or failure settle it: the
 // run leaves its final steps there, so no worker has to replay its history to answer a query.

@@ -4,7 +4,7 @@
 // every second until the user appears, set mode 4, remove the license, settle, re-read.
 import { randomUUID } from 'node:crypto';
 import { createActivities } from '../activities';
-import { loadConfig } from '../worker/config';
+import { loadConfig } from '../config';
 import { PROVISION_TIMING } from './provision-time';
 import type { BenchSandbox } from './stack';
 import { DOMAIN, round, sleep, SKU } from './stats';

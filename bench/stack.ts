@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { ensureCertificates } from '../sandbox/ca';
 import { freePort, waitForPort } from '../scripts/ports';
-import { loadConfig } from '../worker/config';
+import { loadConfig } from '../config';
 import { startDevServer, type DevServer } from '../scripts/temporal-server';
 import { clientCredentialsToken } from '../test/helpers/api';
 import {

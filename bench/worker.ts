@@ -5,7 +5,7 @@
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { loadConfigOrExit } from '../worker/config';
+import { loadConfigOrExit } from '../config';
 import { createWorker } from '../worker/worker';
 import { benchActivities } from './noop-activity';
 

@@ -5,7 +5,7 @@
 // overwrites the saved state); `--quiet` does not log requests.
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
-import { loadConfigOrExit } from '../worker/config';
+import { loadConfigOrExit } from '../config';
 import { startSandbox } from './server';
 
 async function main(): Promise<void> {

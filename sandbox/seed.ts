@@ -1,4 +1,4 @@
-// The sandbox's default tenant (ARCHITECTURE.md section 6). Ids are fixed (derived from names),
+// The sandbox's default tenant (sandbox/README.md). Ids are fixed (derived from names),
 // so a reset or a restart gives the same business units, roles and SKU ids every time.
 import { createHash } from 'node:crypto';
 import type { Client, Environment, SandboxData, Settings, Sku } from './types';

@@ -1,5 +1,5 @@
 // The sandbox: one HTTPS server emulating Entra ID, Microsoft Graph, Dataverse, the Power
-// Platform admin API and Key Vault secrets (ARCHITECTURE.md section 6), plus its control API.
+// Platform admin API and Key Vault secrets (sandbox/README.md), plus its control API.
 // Every request goes through the same pipeline: lazy Entra->Dataverse sync, fault injection,
 // the service handler, the request log.
 import { createServer } from 'node:https';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureCertificates } from '../sandbox/ca';
-import { loadConfigOrExit } from '../worker/config';
+import { loadConfigOrExit } from '../config';
 import { WORKER_NODE_FLAGS, workerAllocatorEnv } from '../worker/node-flags';
 import { waitForPort } from './ports';
 import { startDevServer, type DevServer } from './temporal-server';

@@ -2,7 +2,7 @@
 // CA file's path, for NODE_EXTRA_CA_CERTS.
 import path from 'node:path';
 import { ensureCertificates } from '../sandbox/ca';
-import { loadConfigOrExit } from '../worker/config';
+import { loadConfigOrExit } from '../config';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();

@@ -9,7 +9,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import type { CodecConfig, Config } from './config';
+import type { CodecConfig, Config } from '../config';
 
 export const ENCODING = 'binary/encrypted';
 export const METADATA_ENCODING = 'encoding';

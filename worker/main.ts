@@ -1,7 +1,7 @@
 // Worker process: Runtime (JSON logs, Prometheus metrics), connection, Worker; SIGINT/SIGTERM
 // stop polling, let running activities finish within WORKER_SHUTDOWN_GRACE_MS, then exit.
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
-import { loadConfigOrExit } from './config';
+import { loadConfigOrExit } from '../config';
 import { createWorker } from './worker';
 import { activeAllocator } from './node-flags';
 

@@ -4,7 +4,7 @@ import { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createDataConverter } from './codec';
-import type { Config } from './config';
+import type { Config } from '../config';
 import { ActivityLogInterceptor } from './interceptors';
 
 export interface CreateWorkerOptions {

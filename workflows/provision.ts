@@ -1,4 +1,4 @@
-// `provisionNonInteractiveUser`: the eight steps of ARCHITECTURE.md section 1, in order, each an
+// `provisionNonInteractiveUser`: the eight steps of docs/design.md, in order, each an
 // activity with its own timeout and retry policy; durable timers for every wait; compensation
 // in a non-cancellable scope on failure and on cancellation.
 import {

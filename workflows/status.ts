@@ -1,4 +1,4 @@
-// Builds the status document (ARCHITECTURE.md section 5) that the `status` query returns. The
+// Builds the status document (docs/api.md) that the `status` query returns. The
 // workflow mutates one instance as it goes; timestamps come from the workflow clock
 // (deterministic: Date.now() inside a workflow is the time of the current workflow task).
 import {

@@ -1,5 +1,5 @@
 // Shared types of the provisioning workflow: the step names and the status document are
-// contracts (ARCHITECTURE.md sections 1 and 5); the API, the worker and operators' scripts
+// contracts (docs/design.md and docs/api.md); the API, the worker and operators' scripts
 // all read them from here. Deterministic code only: no I/O, no Node built-ins.
 
 /** The eight steps, in the order they run and are listed in every status document. */
@@ -23,7 +23,7 @@ export const TASK_QUEUE = 'noninteractive-users';
 export const WORKFLOW_TYPE = 'provisionNonInteractiveUser';
 export const STATUS_QUERY = 'status';
 
-/** Workflow id: one live request per UPN and environment (ARCHITECTURE.md section 4). */
+/** Workflow id: one live request per UPN and environment (docs/design.md). */
 export function workflowIdFor(environment: string, userPrincipalName: string): string {
   return `niu:${environment}:${userPrincipalName.toLowerCase()}`;
 }

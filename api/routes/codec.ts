@@ -14,7 +14,7 @@ import { authenticate, type Access, type TokenVerifier } from '../auth';
 import { HttpProblem } from '../problem';
 import { AUTH_ERRORS, responses } from '../schemas';
 import { AesGcmCodec, CodecError } from '../../worker/codec';
-import type { CodecConfig } from '../../worker/config';
+import type { CodecConfig } from '../../config';
 
 /** Canonical base64 (padded), as proto3 JSON writes bytes: nothing is dropped when decoding. */
 const BASE64 = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$';

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AUTH_ERRORS, Capacity, EnvironmentList, EnvironmentParams, responses } from '../schemas';
 import type { NonInteractiveUserService } from '../service';
-import type { EnvironmentConfig } from '../../worker/config';
+import type { EnvironmentConfig } from '../../config';
 
 const TAG = 'environments';
 const security = [{ bearerAuth: [] }];

@@ -1,4 +1,4 @@
-// /v1/non-interactive-users: request, track, list and cancel (ARCHITECTURE.md section 5).
+// /v1/non-interactive-users: request, track, list and cancel (docs/api.md).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   AUTH_ERRORS,

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Registers the namespace and the custom search attributes the service keeps current
-# (ARCHITECTURE.md section 4), once the server answers. Idempotent.
+# (docs/design.md), once the server answers. Idempotent.
 set -eu
 ns="${TEMPORAL_NAMESPACE:-default}"
 until temporal operator cluster health --address "$TEMPORAL_ADDRESS"; do sleep 3; done

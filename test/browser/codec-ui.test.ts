@@ -23,7 +23,7 @@ import {
 import { startDevServer, type DevServer } from '../../scripts/temporal-server';
 import { freePort } from '../../scripts/ports';
 import { buildApp } from '../../api/app';
-import { loadConfig } from '../../worker/config';
+import { loadConfig } from '../../config';
 import { isEncrypted } from '../../worker/codec';
 
 jest.setTimeout(180_000);

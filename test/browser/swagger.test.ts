@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
-import { loadConfig } from '../../worker/config';
+import { loadConfig } from '../../config';
 import { freePort } from '../../scripts/ports';
 
 let app: FastifyInstance;

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { buildApp } from '../../api/app';
-import { loadConfig } from '../../worker/config';
+import { loadConfig } from '../../config';
 import { freePort } from '../../scripts/ports';
 import { STEP_NAMES, type StatusDocument } from '../../workflows/types';
 import { FAST_TIMING } from '../helpers/worker';
@@ -454,7 +454,7 @@ describe('command-line client', () => {
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        ['--import', 'tsx', 'api/cli.ts', ...args],
+        ['--import', 'tsx', 'cli/main.ts', ...args],
         { cwd: root, env: { ...process.env, ...stack.env, NIU_POLL_MS: '200' }, timeout: 120_000 },
         (err, stdout, stderr) =>
           resolve({

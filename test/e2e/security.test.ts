@@ -17,7 +17,7 @@ import { startTestSandbox, sandboxControl, type Sandbox } from '../helpers/sandb
 import { spawnApi, spawnWorker, killAll, type ApiProcess, type WorkerProcess } from '../helpers/processes';
 import { createForeignUser, FAST_TIMING, testTaskQueue } from '../helpers/worker';
 import { call, clientCredentialsToken, eventually, idPath } from '../helpers/api';
-import { loadConfig, type Config } from '../../worker/config';
+import { loadConfig, type Config } from '../../config';
 import { isEncrypted } from '../../worker/codec';
 import { secretNameFor, vaultCredential } from '../../activities/keyvault';
 import { createTokenSource } from '../../activities/credential';

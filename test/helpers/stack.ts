@@ -4,7 +4,7 @@
 // endpoint, so authentication runs exactly as in production.
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
-import { loadConfig, type Config } from '../../worker/config';
+import { loadConfig, type Config } from '../../config';
 import { freePort } from '../../scripts/ports';
 import { startTestSandbox, sandboxControl, type Sandbox, type SandboxControl } from './sandbox';
 import { FAST_TIMING, startTestWorker, testTaskQueue, type TestWorker } from './worker';

@@ -4,7 +4,7 @@
 // other's tasks (entity workflows are per queue too, see workflows/types.ts).
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
-import { loadConfig, type Config } from '../../worker/config';
+import { loadConfig, type Config } from '../../config';
 import { createWorker } from '../../worker/worker';
 import { createDataConverter } from '../../worker/codec';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -173,7 +173,7 @@ export async function failureTypeOf(handle: WorkflowHandle): Promise<string | nu
   }
 }
 
-// ---- the sandbox's control API (ARCHITECTURE.md section 6): one typed client, in ./sandbox ----
+// ---- the sandbox's control API (sandbox/README.md): one typed client, in ./sandbox ----
 
 export { sandboxControl } from './sandbox';
 import type { SandboxStateDoc } from './sandbox';

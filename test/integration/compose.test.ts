@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pkg from '../../package.json';
-import { loadConfig } from '../../worker/config';
+import { loadConfig } from '../../config';
 
 const root = path.resolve(__dirname, '../..');
 const checker = path.join(root, '.tools/bin/compose-check');

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { AesGcmCodec, CodecError, ENCODING, isEncrypted, METADATA_KEY_ID } from '../../worker/codec';
-import { ConfigError, loadConfig, parseCodec } from '../../worker/config';
+import { ConfigError, loadConfig, parseCodec } from '../../config';
 
 const key = () => randomBytes(32).toString('base64');
 const text = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString('utf8');

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, parseEnvironments, sandboxEnvironments } from '../../worker/config';
+import { ConfigError, loadConfig, parseEnvironments, sandboxEnvironments } from '../../config';
 
 describe('loadConfig', () => {
   test('with nothing set, everything points at the sandbox on its default port', () => {

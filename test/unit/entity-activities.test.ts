@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { entityActivities } from '../../activities/entities';
-import { loadConfig } from '../../worker/config';
+import { loadConfig } from '../../config';
 
 /** An error shaped like the client's gRPC errors (isGrpcServiceError). */
 function grpcError(code: number, details: string): Error {

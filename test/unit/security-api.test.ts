@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { buildApp } from '../../api/app';
-import { loadConfig } from '../../worker/config';
+import { loadConfig } from '../../config';
 import { freePort } from '../../scripts/ports';
 import { ROLE_READ, startLocalIdentityProvider, type LocalIdentityProvider } from '../helpers/api';
 

@@ -15,7 +15,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../worker/config';
+import { loadConfig } from '../config';
 import type { StatusDocument, StepState } from '../workflows/types';
 
 class CliError extends Error {
