@@ -1,8 +1,7 @@
 // Every outgoing call of an activity stops when the activity is cancelled, not only at its own
 // timeout. The worker cancels running activities when it shuts down (after
 // WORKER_SHUTDOWN_GRACE_MS) and waits for them to end: a call that ignored that would hold the
-// shutdown until it answered, and an update sent to an entity workflow on this very worker never
-// answers once the worker stops polling, so the shutdown hung for good (seen in a test teardown).
+// shutdown until it answered, or for good if it waits on this very worker.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 
@@ -27,8 +26,8 @@ export function callSignal(timeoutMs = CALL_TIMEOUT_MS): AbortSignal {
 
 /**
  * Settles with `promise`, or rejects with the signal's reason as soon as it aborts, for calls
- * that do not stop on a signal of their own (the Temporal client keeps polling an update's
- * outcome through a cancelled RPC). What is left of the call runs out in the background.
+ * that do not stop on a signal of their own (the Temporal client may keep retrying an RPC
+ * through a cancelled call). What is left of the call runs out in the background.
  */
 export function untilAborted<T>(signal: AbortSignal, promise: Promise<T>): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);

@@ -39,9 +39,9 @@ export function createActivities(config: Config, deps: ActivityDeps = {}) {
     /**
      * Dataverse's PATCH of the access mode; with `releaseSlot`, once the mode is 4 (Dataverse
      * counts the user from then on) the run's slot goes back to the admission entity in the same
-     * activity. Sent by the workflow instead, the release was a local activity that held back the
-     * next step's scheduling until it was answered (a tenth of a second and more under load).
-     * A retry patches again and releases again; both are idempotent.
+     * activity: sent by the workflow, the release would be a local activity holding back the next
+     * step's scheduling until answered (a tenth of a second and more under load). A retry
+     * patches again and releases again; both are idempotent.
      */
     async setAccessMode(input: SetAccessModeInput): Promise<SystemUser> {
       const user = await dataverse.setAccessMode(input);

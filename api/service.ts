@@ -7,7 +7,7 @@ import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import type { Config, EnvironmentConfig } from '../config';
 import {
-  CAPACITY_QUERY,
+  RESERVATIONS_QUERY,
   READ_CAPACITY_WORKFLOW_TYPE,
   STATUS_QUERY,
   WORKFLOW_TYPE,
@@ -286,13 +286,12 @@ export class NonInteractiveUserService {
       }
     }, timeoutMs + 1000)) as EnvironmentCapacity;
     const reserved = await this.temporal.run(async (client) => {
-      // The admission entity holds every environment's slots (runs started before it used a
-      // capacity entity per environment; those count once their access mode is 4).
+      // The admission entity holds every environment's slots.
       const handle = client.workflow.getHandle(admissionWorkflowId(this.config.temporal.taskQueue));
       try {
         const description = await handle.describe();
         if (description.status.name !== 'RUNNING') return 0;
-        const reservations = await handle.query<CapacityReservations, [string]>(CAPACITY_QUERY, environment);
+        const reservations = await handle.query<CapacityReservations, [string]>(RESERVATIONS_QUERY, environment);
         return reservations.reserved;
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return 0;

@@ -1,4 +1,4 @@
-// `npm run bench`: the four benchmarks of issue 8 in one run, each figure a ratio against a
+// `npm run bench`: the four benchmarks in one run, each figure a ratio against a
 // baseline measured in the same run on the same machine. Prints a table and writes
 // bench/results/<time>.json (and latest.json). Takes about 8 minutes; not part of `npm test`.
 //

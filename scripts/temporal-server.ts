@@ -78,11 +78,10 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
     '--log-level',
     'warn',
     ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
-    // The server keeps a workflow's in-flight updates in its history cache (512 workflows by
-    // default, one shard here). When every request also kept its account's lock workflow open
-    // (before the admission entity), a few hundred requests at once evicted the capacity entity
-    // and aborted the reserve updates waiting on it, over and over: 54 of 500 requests got past
-    // reserve-capacity in 5 minutes (bench). A self-hosted cluster needs the same headroom.
+    // Every request in flight is an open workflow in the server's history cache (512 workflows
+    // by default, one shard here); one evicted from it is loaded from the database again at its
+    // next task. Room for the thousand parked requests of the benchmarks, and the admission
+    // entity never evicted by a burst. A self-hosted cluster needs the same headroom per shard.
     '--dynamic-config-value',
     `history.cacheMaxSize=${HISTORY_CACHE_SIZE}`,
     // Eager activity dispatch (off by default in the server): the answer to a workflow task that

@@ -1,11 +1,6 @@
-// The local activities of the entity workflows (admission, and for runs started before it the
-// capacity and account-lock entities), declared once.
-//
-// Local activities, not activities: a reserveCapacity activity (the update path) held an activity
-// slot while it waited for an entity's answer, so under load (200 requests at once, the benchmark)
-// all slots were taken by waiting reservations and the entity's own read queued behind them until
-// their start-to-close timeouts freed slots: a minute per batch. Local activities run in the
-// worker's separate local-activity slots, inside the entity's workflow task, and are short.
+// The admission entity's local activities. Local, because they run in the worker's own
+// local-activity slots inside the entity's workflow task: an entity whose reads queued for
+// activity slots behind hundreds of provisioning steps would hold up every admission.
 import { proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
@@ -16,7 +11,7 @@ export const { closedRuns } = proxyLocalActivities<Activities>({
 });
 
 /** Answers sent to the requesting runs with the client (activities/entities.ts says why). */
-export const { deliverAdmissions, deliverCapacityDecisions } = proxyLocalActivities<Activities>({
+export const { deliverAdmissions } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '60 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5 },
   summary: 'send the answers to the requesting runs',

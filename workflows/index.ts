@@ -1,6 +1,4 @@
 // Entry point of the workflow bundle: every workflow the worker runs is exported here.
 export { provisionNonInteractiveUser } from './provision';
 export { admission } from './admission';
-export { environmentCapacity } from './capacity';
-export { upnLock } from './upn-lock';
 export { readEnvironmentCapacity } from './read-capacity';

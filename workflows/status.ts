@@ -77,6 +77,12 @@ export class StatusBuilder {
     this.touch();
   }
 
+  /** Says something of the step without changing its status. */
+  note(name: StepName, detail: string): void {
+    this.step(name).detail = detail;
+    this.touch();
+  }
+
   waiting(name: StepName, detail: string): void {
     const s = this.step(name);
     s.status = 'waiting';

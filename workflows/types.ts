@@ -108,8 +108,7 @@ export interface ProvisionResult {
   /**
    * The steps as the run ended them. With them in the close event, a reader without a worker (the
    * API, once the run has closed) has the whole status document; answering the status query of a
-   * closed run makes a worker replay its history. Absent from runs that ended before it was
-   * added; never part of the status document's `result`.
+   * closed run makes a worker replay its history. Never part of the status document's `result`.
    */
   steps?: StepState[];
 }
@@ -144,22 +143,22 @@ export interface StatusDocument {
   updatedAt: string;
 }
 
-// Per-environment capacity (step reserve-capacity). One long-lived entity workflow per
-// environment serializes reservations; the API reads in-flight reservations with its query
-// and the live Dataverse figures through the short `readEnvironmentCapacity` workflow (the
-// API never calls Microsoft itself).
-export const CAPACITY_WORKFLOW_TYPE = 'environmentCapacity';
-export const CAPACITY_QUERY = 'reservations';
+// Admission (step reserve-capacity): ONE long-lived entity per task queue holds every account's
+// lock and every environment's slots (workflows/admission.ts). The API reads the slots in use
+// with its `reservations` query, and the live Dataverse figures through the short
+// `readEnvironmentCapacity` workflow (the API never calls Microsoft itself).
+export const ADMISSION_WORKFLOW_TYPE = 'admission';
+export const RESERVATIONS_QUERY = 'reservations';
 export const READ_CAPACITY_WORKFLOW_TYPE = 'readEnvironmentCapacity';
+/** Signal names of the admission entity: a run's request, the entity's answer, a run's release. */
+export const ADMISSION_SIGNALS = { admit: 'admit', answer: 'admission', release: 'releaseAdmission' } as const;
+
 /**
- * Entity ids are per task queue when the queue is not the default one: test files run their
- * own worker (own queue, own sandbox) against one dev server, and must not share entities.
+ * The entity's id is per task queue when the queue is not the default one: test files run their
+ * own worker (own queue, own sandbox) against one dev server, and must not share it.
  */
-function queueSuffix(taskQueue?: string): string {
-  return taskQueue && taskQueue !== TASK_QUEUE ? `@${taskQueue}` : '';
-}
-export function capacityWorkflowId(environment: string, taskQueue?: string): string {
-  return `niu-capacity:${environment}${queueSuffix(taskQueue)}`;
+export function admissionWorkflowId(taskQueue?: string): string {
+  return `niu-admission${taskQueue && taskQueue !== TASK_QUEUE ? `@${taskQueue}` : ''}`;
 }
 
 export interface CapacityReservations {
@@ -174,15 +173,16 @@ export interface EnvironmentCapacity {
   used: number;
 }
 
-/** What a run asks the capacity entity for, and where the answer goes. */
-export interface CapacityRequest {
+/** What a run asks the admission entity for (its `admit` signal), and where the answer goes. */
+export interface AdmissionRequest {
   requestId: string;
-  userPrincipalName: string;
   workflowId: string;
   runId: string;
+  environment: string;
+  userPrincipalName: string;
 }
 
-/** Answer of the capacity entity: its `capacityDecided` signal, or the earlier `reserve` update. */
+/** The entity's decision on a request. */
 export interface CapacityDecision {
   granted: boolean;
   limit: number;
@@ -191,18 +191,6 @@ export interface CapacityDecision {
   /** Slots held by other in-flight requests when the decision was taken. */
   reserved: number;
 }
-
-// Admission (step reserve-capacity since patch `admission-entity`): ONE long-lived entity per
-// task queue holds both the per-account lock and every environment's capacity slots
-// (workflows/admission.ts). It replaced the per-UPN lock workflows and per-environment capacity
-// entities below, which stay for runs started before.
-export const ADMISSION_WORKFLOW_TYPE = 'admission';
-export function admissionWorkflowId(taskQueue?: string): string {
-  return `niu-admission${queueSuffix(taskQueue)}`;
-}
-
-/** What a run asks the admission entity for (its `admit` signal), and where the answer goes. */
-export type AdmissionRequest = CapacityRequest & { environment: string };
 
 /**
  * The admission entity's answers, its `admission` signal to the run: `queued` while another
@@ -217,26 +205,4 @@ export interface AdmissionRelease {
   requestId: string;
   runId: string;
   lock: boolean;
-}
-
-// Per-UPN serialization: one lock entity per account (lower-case UPN). Requests for the same
-// account in different environments run one after the other, so one never removes the license
-// (or deletes the account) while another still needs it.
-export const UPN_LOCK_WORKFLOW_TYPE = 'upnLock';
-export function upnLockWorkflowId(userPrincipalName: string, taskQueue?: string): string {
-  return `niu-upn:${userPrincipalName.toLowerCase()}${queueSuffix(taskQueue)}`;
-}
-
-/** A provisioning run, as the lock entity knows it. */
-export interface LockHolder {
-  workflowId: string;
-  runId: string;
-}
-
-/** Answer of the lock entity's `acquire` update: granted now, or queued (signalled `upnLockGranted` later). */
-export interface LockDecision {
-  granted: boolean;
-  /** Place in the queue when not granted (1 = next). */
-  position: number;
-  holder: LockHolder | null;
 }

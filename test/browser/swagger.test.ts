@@ -1,4 +1,4 @@
-// Issue 5: the Swagger UI at /docs loads in headless Chromium and lists every operation of the
+// The Swagger UI at /docs loads in headless Chromium and lists every operation of the
 // OpenAPI document. Only the API runs (no Temporal needed to render the docs).
 import path from 'node:path';
 import type { Browser } from 'playwright-core';

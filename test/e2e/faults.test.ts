@@ -1,4 +1,4 @@
-// Fault-injection suite (issue 8): the whole service as real processes (worker/main.ts and
+// Fault-injection suite: the whole service as real processes (worker/main.ts and
 // api/main.ts as children, the sandbox in this process, a real Temporal dev server), 30
 // requests per scenario submitted and followed through the REST API as clients would, while
 // something breaks: the worker is SIGKILLed three times, the Temporal server is killed and

@@ -1,5 +1,5 @@
-// Issue 4, "Done when" 6 and 10: the per-environment capacity entity under concurrent requests,
-// and one integration account requested for two environments at the same moment.
+// The admission entity under concurrent requests: the limit is never exceeded, and one account
+// requested for two environments at the same moment runs one request after the other.
 import {
   failureTypeOf,
   provisionInput,
@@ -18,7 +18,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import {
   ADMISSION_WORKFLOW_TYPE,
   admissionWorkflowId,
-  CAPACITY_QUERY,
+  RESERVATIONS_QUERY,
   READ_CAPACITY_WORKFLOW_TYPE,
   type EnvironmentCapacity,
 } from '../../workflows/types';
@@ -68,7 +68,7 @@ function watchCount(env: string): { stop(): Promise<number> } {
   };
 }
 
-test('6. limit 5 with 3 used, 6 concurrent requests: exactly 2 succeed, 4 capacity-exhausted; never above 5', async () => {
+test('limit 5 with 3 used, 6 concurrent requests: exactly 2 succeed, 4 capacity-exhausted; never above 5', async () => {
   await control.config({ environments: { 'contoso-prod': { nonInteractiveLimit: 5 } } });
   // Three non-interactive users already there (provisioned the normal way).
   const existing = await Promise.all(
@@ -110,7 +110,7 @@ test('6. limit 5 with 3 used, 6 concurrent requests: exactly 2 succeed, 4 capaci
   expect(reservations.reserved).toBe(0);
 }, 120_000);
 
-test('10. the same UPN for contoso-prod and contoso-test at once: both succeed, one account, mode 4 in both, no license', async () => {
+test('the same UPN for contoso-prod and contoso-test at once: both succeed, one account, mode 4 in both, no license', async () => {
   const upn = 'svc-shared@contoso.onmicrosoft.com';
   const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU_PART);
   const [prod, test] = await Promise.all([
@@ -155,7 +155,7 @@ test('the slot goes back once the access mode is 4, while the account lock is he
   const reserved = () =>
     tw.client.workflow
       .getHandle(admissionWorkflowId(tw.taskQueue))
-      .query<{ reserved: number; holders: string[] }, [string]>(CAPACITY_QUERY, 'contoso-prod');
+      .query<{ reserved: number; holders: string[] }, [string]>(RESERVATIONS_QUERY, 'contoso-prod');
   // Parked in the sync wait, holding its slot.
   await control.config({ syncDelayMs: 3_600_000, licensePropagationMs: 3_600_000 });
   const timing = { ...provisionInput(upn).timing, verifySettleMs: 30_000 };
@@ -247,7 +247,7 @@ test('the admission entity decides from a read under 2 s old, and reads again af
   const release = (r: typeof a) => entity.signal('releaseAdmission', { requestId: r.id, runId: r.runId, lock: true });
   const holding = async (r: typeof a, holds = true) => {
     for (const until = Date.now() + 10_000; Date.now() < until; await new Promise((w) => setTimeout(w, 20))) {
-      const { holders } = await entity.query<{ holders: string[] }, [string]>(CAPACITY_QUERY, 'contoso-prod');
+      const { holders } = await entity.query<{ holders: string[] }, [string]>(RESERVATIONS_QUERY, 'contoso-prod');
       if (holders.includes(r.id) === holds) return;
     }
     throw new Error(`${r.id} ${holds ? 'never got' : 'still holds'} a slot`);

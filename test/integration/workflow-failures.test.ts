@@ -1,4 +1,4 @@
-// Issue 4, "Done when" 4, 8, 9: the wait step under a sync that never happens, a worker process
+// The wait step under a sync that never happens, a worker process
 // killed (SIGKILL) during the wait, and a cancellation during the wait.
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
@@ -45,7 +45,7 @@ describe('with an in-process worker', () => {
     await tw?.stop();
   });
 
-  test('4. the sync never happens: sync-timeout, then compensation', async () => {
+  test('the sync never happens: sync-timeout, then compensation', async () => {
     await control.config(NEVER);
     const upn = 'svc-nosync@contoso.onmicrosoft.com';
     const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU_PART);
@@ -72,7 +72,7 @@ describe('with an in-process worker', () => {
     expect(after.seatsUsed(SKU_PART)).toBe(seatsBefore);
   });
 
-  test('9. cancellation during the wait: compensated, status cancelled', async () => {
+  test('cancellation during the wait: compensated, status cancelled', async () => {
     await control.config(NEVER);
     const upn = 'svc-cancel@contoso.onmicrosoft.com';
     const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU_PART);
@@ -99,7 +99,7 @@ describe('with an in-process worker', () => {
 const spawnWorker = (taskQueue: string, logLevel = 'WARN'): Promise<WorkerProcess> =>
   spawnWorkerProcess({ sandboxUrl: sandbox.url, taskQueue, logLevel });
 
-test('8. the worker killed (SIGKILL) during the wait and started again: the request completes', async () => {
+test('the worker killed (SIGKILL) during the wait and started again: the request completes', async () => {
   await control.config(NEVER);
   const taskQueue = testTaskQueue('restart');
   const upn = 'svc-restart@contoso.onmicrosoft.com';

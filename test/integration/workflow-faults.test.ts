@@ -1,4 +1,4 @@
-// Issue 4, "Done when" 7: 30 % of Graph and Dataverse calls answer 429 (with Retry-After) or
+// 30 % of Graph and Dataverse calls answer 429 (with Retry-After) or
 // 503, and one create's response is lost after the account was made. Every request must end
 // with exactly the one account it created, and the retries must wait what Retry-After says.
 import { type Fault, SKU_PART, type Sandbox, type SandboxControl, startTestSandbox } from '../helpers/sandbox';
@@ -28,7 +28,7 @@ afterAll(async () => {
   await sandbox?.close();
 });
 
-test('7. throttling, outages and a lost create response: every request succeeds with its one account', async () => {
+test('throttling, outages and a lost create response: every request succeeds with its one account', async () => {
   await control.reset();
   await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
   const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU_PART);

@@ -1,4 +1,4 @@
-// Issue 4, "Done when" 1, 2, 3, 5: the provisioning workflow on the real dev server, with a real
+// The provisioning workflow on the real dev server, with a real
 // worker, against the sandbox over HTTPS with the real Microsoft client libraries.
 import {
   createForeignUser,
@@ -40,7 +40,7 @@ beforeEach(async () => {
   await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
 });
 
-test('1. happy path: eight steps completed; user unlicensed, mode 4 with its roles; seats back', async () => {
+test('happy path: eight steps completed; user unlicensed, mode 4 with its roles; seats back', async () => {
   const upn = 'svc-happy@contoso.onmicrosoft.com';
   const before = sandboxView(await control.state());
   const seatsBefore = before.seatsUsed(SKU_PART);
@@ -95,7 +95,7 @@ test('the calls to Microsoft on the path: the SKU read once, the row back from t
   expect(calls.filter((c) => /addUser/.test(c))).toHaveLength(looks - 1);
 });
 
-test('2. a foreign account with the same UPN: upn-conflict, the account untouched', async () => {
+test('a foreign account with the same UPN: upn-conflict, the account untouched', async () => {
   const upn = 'svc-foreign@contoso.onmicrosoft.com';
   // Someone else's account, created directly in Graph through the sandbox's token endpoint.
   await createForeignUser(tw.config, upn);
@@ -111,7 +111,7 @@ test('2. a foreign account with the same UPN: upn-conflict, the account untouche
   expect(after).toEqual(before);
 });
 
-test('3. no free seats: license-unavailable, the created user deleted again', async () => {
+test('no free seats: license-unavailable, the created user deleted again', async () => {
   const upn = 'svc-noseat@contoso.onmicrosoft.com';
   const state = sandboxView(await control.state());
   // Exactly as many seats as are consumed: none free.
@@ -126,7 +126,23 @@ test('3. no free seats: license-unavailable, the created user deleted again', as
   expect(sandboxView(await control.state()).user(upn)).toBeUndefined();
 });
 
-test('5. revert window on: verify-access-mode restores mode 4 and succeeds (roles skipped)', async () => {
+test('an undo that fails for good is reported: the run keeps its own error, the step says to undo it by hand', async () => {
+  const upn = 'svc-undo-refused@contoso.onmicrosoft.com';
+  const state = sandboxView(await control.state());
+  await control.config({ skus: { [SKU_PART]: { seats: state.seatsUsed(SKU_PART) } } });
+  // Graph refuses the compensation's delete (403: permission-denied, which compensation does not retry).
+  await control.faults([{ service: 'graph', method: 'DELETE', path: '^/v1\\.0/users/', status: 403, rate: 1 }]);
+  const handle = await startProvision(tw, provisionInput(upn));
+  expect(await failureTypeOf(handle)).toBe('license-unavailable');
+  const doc = await statusOf(handle);
+  const create = doc.steps.find((s) => s.name === 'create-entra-user')!;
+  expect(create.status).toBe('completed');
+  expect(create.detail).toMatch(/^could not be undone, undo it by hand: /);
+  expect(stepStatus(doc, 'reserve-capacity')).toBe('compensated'); // the undos before it still ran
+  expect(sandboxView(await control.state()).user(upn)).toBeDefined();
+});
+
+test('revert window on: verify-access-mode restores mode 4 and succeeds (roles skipped)', async () => {
   const upn = 'svc-revert@contoso.onmicrosoft.com';
   await control.config({ revertWindowMs: 60_000 });
   const handle = await startProvision(tw, provisionInput(upn));

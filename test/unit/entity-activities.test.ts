@@ -1,60 +1,97 @@
-// How the entity activities (activities/entities.ts) call the Temporal client and pass on what
-// it throws. A dropped update cannot be provoked on demand against a real server (it takes the
-// server evicting the entity from its history cache), so the client here is a stand-in that
-// throws the error shapes the real one does; the activity runs in the SDK's mock activity context.
+// How the admission entity's activities (activities/entities.ts) treat what the Temporal client
+// answers: a run that is gone is reported (the entity takes back what it holds), anything else
+// goes to the retry policy. A run that vanishes between two calls cannot be provoked on demand
+// against a real server, so the client here is a stand-in that throws the errors the real one
+// does; the activity runs in the SDK's mock activity context.
 import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { entityActivities } from '../../activities/entities';
 import { loadConfig } from '../../config';
+import type { AdmissionMessage, AdmissionRequest } from '../../workflows/types';
 
-/** An error shaped like the client's gRPC errors (isGrpcServiceError). */
-function grpcError(code: number, details: string): Error {
-  return Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} });
-}
-
-/** A client whose update-with-start does `update`. */
-function clientThat(update: () => Promise<unknown>): () => Promise<Client> {
+/** A client whose workflow handles signal and describe with the given functions. */
+function clientWith(handle: {
+  signal?: (workflowId: string, name: string, arg: unknown) => Promise<void>;
+  describe?: (workflowId: string) => Promise<{ status: { name: string } }>;
+}): () => Promise<Client> {
   const client = {
     withAbortSignal: (_signal: AbortSignal, fn: () => Promise<unknown>) => fn(),
-    workflow: { executeUpdateWithStart: update },
+    workflow: {
+      getHandle: (workflowId: string) => ({
+        signal: (name: string, arg: unknown) => handle.signal!(workflowId, name, arg),
+        describe: () => handle.describe!(workflowId),
+      }),
+    },
   };
   return async () => client as unknown as Client;
 }
 
-const input = {
+const notFound = (id: string) => new WorkflowNotFoundError('workflow not found', id, undefined);
+const run = <A, R>(fn: (input: A) => Promise<R>, input: A) =>
+  new MockActivityEnvironment({ startToCloseTimeoutMs: 30_000 }).run(fn, input);
+
+const request = (name: string): AdmissionRequest => ({
+  requestId: `niu:contoso-prod:${name}@contoso.onmicrosoft.com`,
+  workflowId: `niu:contoso-prod:${name}@contoso.onmicrosoft.com`,
+  runId: `run-${name}`,
   environment: 'contoso-prod',
-  requestId: 'niu:contoso-prod:a@contoso.onmicrosoft.com',
-  userPrincipalName: 'a@contoso.onmicrosoft.com',
-};
-const info = { startToCloseTimeoutMs: 60_000, attempt: 3 };
-
-async function reserveWith(update: () => Promise<unknown>, env = new MockActivityEnvironment(info)): Promise<unknown> {
-  const { reserveCapacity } = entityActivities(loadConfig({}), clientThat(update));
-  return env.run(reserveCapacity, input).then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-}
-
-test('a failure, a dropped update included, goes to the retry policy unchanged; an answer comes back as it is', async () => {
-  for (const err of [grpcError(3, 'invalid argument'), grpcError(14, 'workflow update was aborted')]) {
-    expect(await reserveWith(() => Promise.reject(err))).toEqual({ error: err });
-  }
-  const decision = { granted: true, limit: 7, used: 1, reserved: 0 };
-  expect(await reserveWith(() => Promise.resolve(decision))).toEqual({ value: decision });
+  userPrincipalName: `${name}@contoso.onmicrosoft.com`,
 });
+const queued = (r: AdmissionRequest): AdmissionMessage => ({ requestId: r.requestId, outcome: 'queued', position: 1 });
 
-test('the update id changes with the attempt: a retry is not answered with the outcome stored for the last one', async () => {
-  const ids: string[] = [];
-  const { reserveCapacity } = entityActivities(
+test('answers go to each run by the admission signal; runs that are gone come back as request ids', async () => {
+  const sent: [string, string, unknown][] = [];
+  const [a, b] = [request('a'), request('b')];
+  const { deliverAdmissions } = entityActivities(
     loadConfig({}),
-    clientThat(async (...args: unknown[]) => {
-      ids.push((args[1] as { updateId: string }).updateId);
-      return { granted: true };
+    clientWith({
+      signal: async (id, name, arg) => {
+        if (id === b.workflowId) throw notFound(id);
+        sent.push([id, name, arg]);
+      },
     }),
   );
-  await new MockActivityEnvironment({ ...info, attempt: 1 }).run(reserveCapacity, input);
-  await new MockActivityEnvironment({ ...info, attempt: 2 }).run(reserveCapacity, input);
-  expect(ids).toHaveLength(2);
-  expect(ids[0]).not.toBe(ids[1]);
+  const gone = await run(deliverAdmissions, {
+    answers: [
+      { request: a, message: queued(a) },
+      { request: b, message: queued(b) },
+    ],
+  });
+  expect(gone).toEqual([b.requestId]);
+  expect(sent).toEqual([[a.workflowId, 'admission', queued(a)]]);
+});
+
+test('any other failure to deliver goes to the retry policy unchanged', async () => {
+  const unavailable = Object.assign(new Error('14 UNAVAILABLE'), { code: 14 });
+  const { deliverAdmissions, releaseAdmission } = entityActivities(
+    loadConfig({}),
+    clientWith({ signal: () => Promise.reject(unavailable) }),
+  );
+  const a = request('a');
+  await expect(run(deliverAdmissions, { answers: [{ request: a, message: queued(a) }] })).rejects.toBe(unavailable);
+  await expect(run(releaseAdmission, { requestId: a.requestId, runId: a.runId, lock: true })).rejects.toBe(unavailable);
+});
+
+test('a release to an entity that is not running succeeds: it holds nothing', async () => {
+  const { releaseAdmission } = entityActivities(
+    loadConfig({}),
+    clientWith({ signal: (id) => Promise.reject(notFound(id)) }),
+  );
+  await expect(run(releaseAdmission, { requestId: 'x', runId: 'y', lock: false })).resolves.toBeUndefined();
+});
+
+test('closed runs: ended or unknown ones are closed, running ones are not', async () => {
+  const status: Record<string, string> = { running: 'RUNNING', done: 'COMPLETED', killed: 'TERMINATED' };
+  const { closedRuns } = entityActivities(
+    loadConfig({}),
+    clientWith({
+      describe: async (id) => {
+        if (!status[id]) throw notFound(id);
+        return { status: { name: status[id] } };
+      },
+    }),
+  );
+  const runs = ['running', 'done', 'killed', 'unknown'].map((workflowId) => ({ workflowId, runId: 'r' }));
+  expect(await run(closedRuns, { runs })).toEqual(['done', 'killed', 'unknown']);
 });

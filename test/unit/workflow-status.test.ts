@@ -1,6 +1,6 @@
 import { StatusBuilder } from '../../workflows/status';
 import { backoff, DEFAULT_TIMING, resolveTiming } from '../../workflows/timing';
-import { capacityWorkflowId, STEP_NAMES, upnLockWorkflowId } from '../../workflows/types';
+import { admissionWorkflowId, STEP_NAMES } from '../../workflows/types';
 
 describe('StatusBuilder', () => {
   const input = {
@@ -52,11 +52,10 @@ describe('timing', () => {
   });
 });
 
-describe('entity ids', () => {
-  test('are per task queue except on the default queue', () => {
-    expect(capacityWorkflowId('contoso-prod')).toBe('niu-capacity:contoso-prod');
-    expect(capacityWorkflowId('contoso-prod', 'noninteractive-users')).toBe('niu-capacity:contoso-prod');
-    expect(capacityWorkflowId('contoso-prod', 'q1')).toBe('niu-capacity:contoso-prod@q1');
-    expect(upnLockWorkflowId('A@B.com', 'q1')).toBe('niu-upn:a@b.com@q1');
+describe('the admission entity id', () => {
+  test('is per task queue except on the default queue', () => {
+    expect(admissionWorkflowId()).toBe('niu-admission');
+    expect(admissionWorkflowId('noninteractive-users')).toBe('niu-admission');
+    expect(admissionWorkflowId('q1')).toBe('niu-admission@q1');
   });
 });
