@@ -111,5 +111,3 @@ export function entityActivities(config: Config, client: () => Promise<Client>) 
     },
   };
 }
-
-export type EntityActivities = ReturnType<typeof entityActivities>;
