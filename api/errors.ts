@@ -2,7 +2,7 @@
 // (route exists, other method). Every answer is problem+json (api/problem.ts). Messages of
 // unexpected errors never reach the client; they are logged with the request id, scrubbed of
 // user principal names.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { buildProblem, HttpProblem, sendProblem, titleFor, type FieldError } from './problem';
 import { scrub } from './logging';
 
@@ -29,6 +29,23 @@ export function fieldErrors(validation: AjvError[], context: string | undefined)
     return { pointer, detail };
   });
 }
+
+/**
+ * Fastify's `frameworkErrors` option: the router's own refusals (malformed percent-encoding,
+ * over-long parameter) answer in problem+json like every other error, and never echo the URL back.
+ */
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error, request, reply) => {
+  const status = (error as { statusCode?: number }).statusCode === 414 ? 414 : 400;
+  return sendProblem(
+    reply,
+    buildProblem(
+      request,
+      status,
+      status === 414 ? 'uri-too-long' : 'invalid-request',
+      status === 414 ? 'A path parameter is too long.' : 'The request URL is not valid (malformed percent-encoding).',
+    ),
+  );
+};
 
 export function registerErrorHandling(app: FastifyInstance): void {
   // Route patterns per method, to answer 405 (with Allow) instead of 404 for a known path.
