@@ -58,8 +58,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     trustProxy: trustProxyOption(config.api.trustProxy),
     genReqId: requestId,
     ajv: {
-      // Reject unknown fields instead of silently dropping them (Fastify's default removes them),
-      // and report every problem at once.
+      // Unknown fields are refused, not silently dropped (Fastify's default); every problem is reported.
       customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
     },
     // Ids are up to 300 characters (schemas.ts IdParams), more once percent-encoded; the router's
@@ -86,9 +85,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(routes, { config, service, temporal, verifier });
 
   if (!options.temporal) app.addHook('onClose', async () => temporal.close());
-  if (options.warmUp) {
-    await app.register(warmUp, { verifier, temporal, connectTimeoutMs: config.temporal.connectTimeoutMs });
-  }
+  if (options.warmUp) await app.register(warmUp, { verifier, temporal, timeoutMs: config.temporal.connectTimeoutMs });
   return app;
 }
 

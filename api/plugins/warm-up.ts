@@ -7,14 +7,15 @@ import { appWide } from './app-wide';
 export interface WarmUpOptions {
   verifier: TokenVerifier;
   temporal: TemporalGateway;
-  connectTimeoutMs: number;
+  /** Bound on the connection to Temporal. */
+  timeoutMs: number;
 }
 
-export const warmUp = appWide<WarmUpOptions>('warm-up', async (app, { verifier, temporal, connectTimeoutMs }) => {
+export const warmUp = appWide<WarmUpOptions>('warm-up', async (app, { verifier, temporal, timeoutMs }) => {
   app.addHook('onListen', async () => {
     const started = performance.now();
     // Not awaited: the API serves at once, and a failure here is the first call's to retry.
-    void Promise.allSettled([verifier.warmUp(), temporal.ping(connectTimeoutMs)]).then(([keys, server]) =>
+    void Promise.allSettled([verifier.warmUp(), temporal.ping(timeoutMs)]).then(([keys, server]) =>
       app.log.info(
         {
           keys: keys.status === 'fulfilled' ? 'fetched' : `not fetched: ${String(keys.reason)}`,
