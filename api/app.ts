@@ -67,6 +67,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // JSON bodies only: Fastify's built-in text/plain parser handed such a body to the JSON schemas
+  // as a string (a 400); without it, any type but application/json is a 415 (api/errors.ts).
+  app.removeContentTypeParser('text/plain');
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -99,9 +99,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const status = fastifyError.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       // Fastify's own client errors (bad JSON, body too large, media type, rate limit): their
-      // messages describe the request, not the server, so they are safe to pass on.
+      // messages describe the request, not the server, so they are safe to pass on. Fastify's
+      // for a media type it has no parser for says only "Unsupported Media Type".
       const [slug] = titleFor(status);
-      return sendProblem(reply, buildProblem(request, status, slug, fastifyError.message));
+      const detail =
+        fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'The request body must be JSON, sent as content-type application/json.'
+          : fastifyError.message;
+      return sendProblem(reply, buildProblem(request, status, slug, detail));
     }
     request.log.error({ error: scrubError(error) }, 'unexpected error');
     return sendProblem(

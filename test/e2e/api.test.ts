@@ -253,14 +253,17 @@ describe('error statuses', () => {
     expectProblem(await api('PUT', '/v1/environments'), 405);
   });
 
-  it('415 for a non-JSON body; 413 for an oversized one', async () => {
-    expectProblem(
-      await api('POST', '/v1/non-interactive-users', {
-        rawBody: '<user/>',
-        headers: { 'content-type': 'application/xml' },
-      }),
-      415,
-    );
+  it('415 for a body that is not JSON; 413 for an oversized one', async () => {
+    for (const [type, rawBody] of [
+      ['application/xml', '<user/>'],
+      ['text/plain', '{"environment": "contoso-prod"}'],
+    ] as const) {
+      const problem = expectProblem(
+        await api('POST', '/v1/non-interactive-users', { rawBody, headers: { 'content-type': type } }),
+        415,
+      );
+      expect({ type, detail: problem.detail }).toEqual({ type, detail: expect.stringContaining('application/json') });
+    }
     expectProblem(
       await api('POST', '/v1/non-interactive-users', {
         rawBody: JSON.stringify({ displayName: 'x'.repeat(100_000) }),

@@ -304,11 +304,17 @@ describe('API (no Temporal)', () => {
       expect(body.type).toMatch(new RegExp(`/${type}$`));
     });
 
-    it('415 for a body that is not JSON', async () => {
-      expectProblem(
-        await post(token, 'environment=contoso-prod', { 'content-type': 'application/x-www-form-urlencoded' }),
-        415,
-      );
+    it.each([
+      ['text/plain', '{"environment": "contoso-prod"}'],
+      ['application/xml', '<user environment="contoso-prod"/>'],
+      ['application/x-www-form-urlencoded', 'environment=contoso-prod'],
+    ])('415 naming application/json for a body sent as %s', async (type, payload) => {
+      const body = expectProblem(await post(token, payload, { 'content-type': type }), 415);
+      expect(body).toMatchObject({
+        type: expect.stringMatching(/\/unsupported-media-type$/),
+        title: 'Unsupported media type',
+        detail: expect.stringContaining('application/json'),
+      });
     });
 
     it('400 for malformed JSON', async () => {

@@ -222,6 +222,19 @@ describe('API security (no Temporal)', () => {
       expect((await decode({ payloads: [{ data: false }] })).statusCode).toBe(400);
       expect((await decode({ payloads: [{ data: 'A' }] })).statusCode).toBe(400);
     });
+
+    test('415 for a body that is not application/json', async () => {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/codec/decode',
+        headers: { authorization: `Bearer ${await idp.sign()}`, 'content-type': 'text/plain' },
+        payload: JSON.stringify({ payloads: [] }),
+      });
+      expect({ status: res.statusCode, type: res.json().type }).toEqual({
+        status: 415,
+        type: expect.stringMatching(/\/unsupported-media-type$/),
+      });
+    });
   });
 
   describe('CORS and headers', () => {
