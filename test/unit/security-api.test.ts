@@ -27,7 +27,7 @@ describe('API security (no Temporal)', () => {
       CODEC_KEYS: `k1=${randomBytes(32).toString('base64')}`,
       CODEC_TRUSTED_ORIGINS: UI,
       API_CORS_ORIGINS: `${UI},https://temporal-ui.example.com`,
-      // This file checks what each bad token gets, not how many an address may send (api.test.ts).
+      // This file checks what each bad token gets, not how many an address may send (api-rate-limit.test.ts).
       API_AUTH_FAILURES_PER_MINUTE: '100000',
     });
     app = await buildApp({ config });
