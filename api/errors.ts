@@ -2,7 +2,7 @@
 // (route exists, other method). Every answer is problem+json (api/problem.ts). Messages of
 // unexpected errors never reach the client; they are logged with the request id, scrubbed of
 // user principal names.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { buildProblem, HttpProblem, sendProblem, titleFor, type FieldError } from './problem';
 import { scrub } from './logging';
 
@@ -29,6 +29,23 @@ export function fieldErrors(validation: AjvError[], context: string | undefined)
     return { pointer, detail };
   });
 }
+
+/**
+ * Fastify's `frameworkErrors` option: the router's own refusals (malformed percent-encoding,
+ * over-long parameter) answer in problem+json like every other error, and never echo the URL back.
+ */
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error, request, reply) => {
+  const status = (error as { statusCode?: number }).statusCode === 414 ? 414 : 400;
+  return sendProblem(
+    reply,
+    buildProblem(
+      request,
+      status,
+      status === 414 ? 'uri-too-long' : 'invalid-request',
+      status === 414 ? 'A path parameter is too long.' : 'The request URL is not valid (malformed percent-encoding).',
+    ),
+  );
+};
 
 export function registerErrorHandling(app: FastifyInstance): void {
   // Route patterns per method, to answer 405 (with Allow) instead of 404 for a known path.
@@ -82,9 +99,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const status = fastifyError.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       // Fastify's own client errors (bad JSON, body too large, media type, rate limit): their
-      // messages describe the request, not the server, so they are safe to pass on.
+      // messages describe the request, not the server, so they are safe to pass on. Fastify's
+      // for a media type it has no parser for says only "Unsupported Media Type".
       const [slug] = titleFor(status);
-      return sendProblem(reply, buildProblem(request, status, slug, fastifyError.message));
+      const detail =
+        fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'The request body must be JSON, sent as content-type application/json.'
+          : fastifyError.message;
+      return sendProblem(reply, buildProblem(request, status, slug, detail));
     }
     request.log.error({ error: scrubError(error) }, 'unexpected error');
     return sendProblem(

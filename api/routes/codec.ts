@@ -1,9 +1,9 @@
 // The codec endpoints of the Temporal UI's "remote codec" protocol: POST /codec/decode and
 // /codec/encode with `{payloads: [{metadata: {name: base64}, data: base64}]}` (proto3 JSON of
 // temporal.api.common.v1.Payloads), answered in the same shape. The UI calls them from the
-// operator's browser, so they are the only routes with CORS (api/app.ts), for the configured UI
-// origins only. Authentication: a bearer token (the UI forwards its own sign-in's access token),
-// Read role to decode, ReadWrite to encode. The one exception is CODEC_TRUSTED_ORIGINS, loopback
+// operator's browser, so they are the only routes with CORS (api/plugins/security.ts), for the
+// configured UI origins only. Authentication: a bearer token (the UI forwards its own sign-in's
+// access token), Read role to decode, ReadWrite to encode. The one exception is CODEC_TRUSTED_ORIGINS, loopback
 // UI origins (the dev stack's own UI, which has no sign-in) trusted when the call also comes
 // from a loopback address: nobody off the machine can use that door.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';

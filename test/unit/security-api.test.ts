@@ -27,7 +27,7 @@ describe('API security (no Temporal)', () => {
       CODEC_KEYS: `k1=${randomBytes(32).toString('base64')}`,
       CODEC_TRUSTED_ORIGINS: UI,
       API_CORS_ORIGINS: `${UI},https://temporal-ui.example.com`,
-      // This file checks what each bad token gets, not how many an address may send (api.test.ts).
+      // This file checks what each bad token gets, not how many an address may send (api-rate-limit.test.ts).
       API_AUTH_FAILURES_PER_MINUTE: '100000',
     });
     app = await buildApp({ config });
@@ -221,6 +221,19 @@ describe('API security (no Temporal)', () => {
       expect((await decode({ payloads: [{ metadata: { '\n': false } }] })).statusCode).toBe(400);
       expect((await decode({ payloads: [{ data: false }] })).statusCode).toBe(400);
       expect((await decode({ payloads: [{ data: 'A' }] })).statusCode).toBe(400);
+    });
+
+    test('415 for a body that is not application/json', async () => {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/codec/decode',
+        headers: { authorization: `Bearer ${await idp.sign()}`, 'content-type': 'text/plain' },
+        payload: JSON.stringify({ payloads: [] }),
+      });
+      expect({ status: res.statusCode, type: res.json().type }).toEqual({
+        status: 415,
+        type: expect.stringMatching(/\/unsupported-media-type$/),
+      });
     });
   });
 

@@ -1,0 +1,79 @@
+// The command-line client (cli/main.ts, `npm run request`) as a child process against a stack of
+// its own: create follows the steps live, status and list, and its exit codes.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { STEP_NAMES } from '../../workflows/types';
+import { useApiStack } from '../helpers/api-stack';
+
+const root = path.resolve(__dirname, '../..');
+const SKU = 'DYN365_ENTERPRISE_PLAN1';
+const e2e = useApiStack({ name: 'cli' });
+
+describe('command-line client', () => {
+  const cli = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'cli/main.ts', ...args],
+        { cwd: root, env: { ...process.env, ...e2e.stack.env, NIU_POLL_MS: '200' }, timeout: 120_000 },
+        (err, stdout, stderr) =>
+          resolve({
+            code: err ? ((err as { code?: number }).code ?? 1) : 0,
+            stdout: String(stdout),
+            stderr: String(stderr),
+          }),
+      );
+    });
+
+  it('create shows the steps live and exits 0 on success; status and list work', async () => {
+    const upn = 'svc-e2e-cli@contoso.onmicrosoft.com';
+    const run = await cli(['create', '--environment', 'contoso-prod', '--upn', upn, '--display-name', 'ERP (CLI)']);
+    expect(run.stderr).not.toMatch(/error/i);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/accepted: niu:contoso-prod:svc-e2e-cli@contoso\.onmicrosoft\.com/);
+    for (const step of STEP_NAMES) expect(run.stdout).toMatch(new RegExp(`${step}\\s+(completed|skipped)`));
+    expect(run.stdout).toMatch(/succeeded: svc-e2e-cli@contoso\.onmicrosoft\.com/);
+    // Progress lines appear in step order.
+    const order = STEP_NAMES.map((s) => run.stdout.indexOf(`${s}`));
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+
+    const status = await cli(['status', `niu:contoso-prod:${upn}`]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/succeeded/);
+    const list = await cli(['list', '--environment', 'contoso-prod', '--all']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(`niu:contoso-prod:${upn}`);
+  });
+
+  it('exits non-zero when the request fails, and on API errors', async () => {
+    await e2e.stack.control.config({ skus: { [SKU]: { seats: 0 } } });
+    try {
+      const run = await cli([
+        'create',
+        '--environment',
+        'contoso-prod',
+        '--upn',
+        'svc-e2e-cli-fail@contoso.onmicrosoft.com',
+        '--display-name',
+        'No seats',
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/failed: license-unavailable/);
+    } finally {
+      await e2e.stack.control.config({ skus: { [SKU]: { seats: 25 } } });
+    }
+    const bad = await cli([
+      'create',
+      '--environment',
+      'nowhere',
+      '--upn',
+      'svc@contoso.onmicrosoft.com',
+      '--display-name',
+      'x',
+    ]);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/422/);
+    const usage = await cli(['create', '--environment', 'contoso-prod']);
+    expect(usage.code).toBe(2);
+  });
+});
