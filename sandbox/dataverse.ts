@@ -15,7 +15,8 @@ import {
   json,
   odataQuery,
 } from './http';
-import { type EntitySchema, ODataError, compileFilter, compileOrderBy, parseSelect, project } from './odata';
+import { type EntitySchema, ODataError, compileOrderBy, parseSelect, project } from './odata';
+import { compileFilter } from './odata-filter';
 import { TENANT_ID } from './seed';
 import { ACCESS_MODE, type Store, touch } from './store';
 import type { TokenService } from './tokens';
