@@ -103,21 +103,20 @@ export function parseFilter(text: string): Node {
   };
   const isWord = (v: string) => peek().t === 'word' && peek().v.toLowerCase() === v;
 
-  function orExpr(): Node {
-    let left = andExpr();
-    while (isWord('or')) {
+  /** One left-associative level: `next (op next)*`. */
+  function chain(op: 'and' | 'or', next: () => Node): Node {
+    let left = next();
+    while (isWord(op)) {
       p++;
-      left = { k: 'or', left, right: andExpr() };
+      left = { k: op, left, right: next() };
     }
     return left;
   }
+  function orExpr(): Node {
+    return chain('or', andExpr);
+  }
   function andExpr(): Node {
-    let left = unary();
-    while (isWord('and')) {
-      p++;
-      left = { k: 'and', left, right: unary() };
-    }
-    return left;
+    return chain('and', unary);
   }
   function unary(): Node {
     if (isWord('not')) {
