@@ -22,7 +22,7 @@ export interface SystemUserRow {
 }
 
 /** The sandbox (useSandbox, synced after SYNC_MS), `prod` (dynamics-web-api on PROD) and `syncedUser`. */
-export function useDataverseSandbox() {
+export function useDataverse() {
   const fixture = useSandbox({ reset: { syncDelayMs: SYNC_MS, licensePropagationMs: 0 } });
   const prod = later<DynamicsWebApi>(`the Dataverse client of ${PROD}`);
   beforeAll(() => prod.set(dataverseClient(fixture.sandbox, PROD)));

@@ -2,21 +2,12 @@
 // ClientSecretCredential: the access mode and the non-interactive limit
 // (RetrieveOrganizationResources), the revert window, security roles and business units.
 import { DOMAIN, dataverseClient, dataverseUrl, license, sleep, unlicense } from '../helpers/sandbox';
-import {
-  PROD,
-  SYNC_MS,
-  TEST,
-  type SystemUserRow,
-  dvError,
-  findSystemUser,
-  resources,
-  setMode,
-  useDataverseSandbox,
-} from '../helpers/dataverse';
+import { PROD, SYNC_MS, TEST, dvError, findSystemUser, resources, setMode, useDataverse } from '../helpers/dataverse';
+import type { SystemUserRow } from '../helpers/dataverse';
 
 const LIMIT_MESSAGE = 'Your organization has reached its maximum number of non-interactive users';
 
-const { sandbox, control, graph, prod, syncedUser } = useDataverseSandbox();
+const { sandbox, control, graph, prod, syncedUser } = useDataverse();
 
 describe('access mode and the non-interactive limit', () => {
   test('RetrieveOrganizationResources reports the limit and the count, without the application user', async () => {

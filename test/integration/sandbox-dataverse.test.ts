@@ -13,19 +13,10 @@ import {
   sleep,
   unlicense,
 } from '../helpers/sandbox';
-import {
-  PROD,
-  SYNC_MS,
-  TEST,
-  type SystemUserRow,
-  dvError,
-  findSystemUser,
-  resources,
-  setMode,
-  useDataverseSandbox,
-} from '../helpers/dataverse';
+import { PROD, SYNC_MS, TEST, dvError, findSystemUser, resources, setMode, useDataverse } from '../helpers/dataverse';
+import type { SystemUserRow } from '../helpers/dataverse';
 
-const { sandbox, control, graph, prod, syncedUser } = useDataverseSandbox();
+const { sandbox, control, graph, prod, syncedUser } = useDataverse();
 
 describe('synchronisation from Entra ID', () => {
   test('a licensed user appears in every environment syncDelayMs after licensing, enabled, mode 0', async () => {
