@@ -11,7 +11,8 @@ export const SEARCH_ATTRIBUTES = ['NiuEnvironment', 'NiuUserPrincipalName', 'Niu
 /** Workflows the dev server keeps in its history cache (see the argument below). */
 const HISTORY_CACHE_SIZE = 8192;
 
-export const TEMPORAL_CLI = path.resolve(__dirname, '..', '.tools', 'bin', 'temporal');
+/** The CLI that scripts/temporal-cli.sh builds (NIU_TEMPORAL_CLI names another binary, as it does there). */
+export const TEMPORAL_CLI = process.env.NIU_TEMPORAL_CLI || path.resolve(__dirname, '..', '.tools', 'bin', 'temporal');
 
 export interface DevServerOptions {
   port: number;

@@ -1,14 +1,13 @@
 // The stack behind `npm start` (scripts/dev.ts), on free ports and a fresh data folder: it comes
 // up with the Temporal UI, the CLI's `workflow list` answers against its dev server, the API is
 // ready, and SIGINT (Ctrl-C) stops every process it started, leaving none behind.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/ports';
 import { TEMPORAL_CLI } from '../../scripts/temporal-server';
-
-const root = path.resolve(__dirname, '../..');
+import { spawnEntry } from '../helpers/processes';
 
 /** Every process whose parent chain leads to `pid` (read from /proc). */
 function descendants(pid: number): number[] {
@@ -47,7 +46,7 @@ function running(pid: number): string | null {
 }
 
 interface StartedStack {
-  stack: ReturnType<typeof spawn>;
+  stack: ChildProcess;
   ports: { temporalPort: number; uiPort: number; apiPort: number };
   dataDir: string;
   output: () => string;
@@ -66,37 +65,28 @@ async function startOnFreePorts(): Promise<StartedStack> {
       Array.from({ length: 5 }, () => freePort()),
     )) as [number, number, number, number, number];
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'niu-devstack-'));
-    const stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/dev.ts'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        DATA_DIR: dataDir,
-        TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
-        TEMPORAL_UI_PORT: String(uiPort),
-        API_PORT: String(apiPort),
-        SANDBOX_PORT: String(sandboxPort),
-        WORKER_METRICS_PORT: String(metricsPort),
-        WORKER_WORKFLOW_BUNDLE: process.env.NIU_TEST_WORKFLOW_BUNDLE,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const run = spawnEntry('scripts/dev.ts', {
+      DATA_DIR: dataDir,
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      TEMPORAL_UI_PORT: String(uiPort),
+      API_PORT: String(apiPort),
+      SANDBOX_PORT: String(sandboxPort),
+      WORKER_METRICS_PORT: String(metricsPort),
+      WORKER_WORKFLOW_BUNDLE: process.env.NIU_TEST_WORKFLOW_BUNDLE,
     });
-    let output = '';
-    stack.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    stack.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => stack.once('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 120_000;
-    while (!/\[stack\]\s+ready:/.test(output)) {
-      if (stack.exitCode !== null) break;
-      if (Date.now() > deadline) {
-        stack.kill('SIGKILL');
-        throw new Error(`stack not ready:\n${output}`);
+    const exited = run.exited.then((exit) => exit.code);
+    try {
+      await run.waitForOutput(/\[stack\]\s+ready:/, 120_000);
+      return { stack: run.child, ports: { temporalPort, uiPort, apiPort }, dataDir, output: run.output, exited };
+    } catch (err) {
+      if (run.running()) {
+        run.child.kill('SIGKILL');
+        throw err;
       }
-      await new Promise((r) => setTimeout(r, 250));
     }
-    if (stack.exitCode === null) {
-      return { stack, ports: { temporalPort, uiPort, apiPort }, dataDir, output: () => output, exited };
+    if (attempt >= 3 || !/address already in use/.test(run.output())) {
+      throw new Error(`stack not ready:\n${run.output()}`);
     }
-    if (attempt >= 3 || !/address already in use/.test(output)) throw new Error(`stack not ready:\n${output}`);
   }
 }
 

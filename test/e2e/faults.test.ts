@@ -12,16 +12,9 @@ import { freePort } from '../../scripts/ports';
 import { startDevServer, type DevServer } from '../../scripts/temporal-server';
 import { clientCredentialsToken, idPath } from '../helpers/api';
 import { killAll, spawnApi, spawnWorker, type ApiProcess, type WorkerProcess } from '../helpers/processes';
-import {
-  SKU_PART,
-  sandboxControl,
-  startTestSandbox,
-  type RequestLogEntry,
-  type Sandbox,
-  type SandboxControl,
-  type SandboxStateDoc,
-} from '../helpers/sandbox';
-import { FAST_TIMING, testTaskQueue } from '../helpers/worker';
+import { SKU_PART, type RequestLogEntry, type SandboxStateDoc } from '../helpers/sandbox';
+import { FAST_SYNC, FAST_TIMING, testTaskQueue } from '../helpers/worker';
+import { useSandbox } from '../helpers/lifecycle';
 import type { StatusDocument } from '../../workflows/types';
 
 const N = 30;
@@ -30,27 +23,13 @@ const ENV = 'contoso-prod';
 // retried after its start-to-close timeout, and throttling stretches every step.
 const TIMING = { ...FAST_TIMING, syncTimeoutMs: 180_000, stepRetryWindowMs: 180_000 };
 
-let sandbox: Sandbox;
-let control: SandboxControl;
-let token: string;
-
-beforeAll(async () => {
-  sandbox = await startTestSandbox();
-  control = sandboxControl(sandbox.url);
-  token = await clientCredentialsToken(sandbox.url, 'operator-client', 'operator-secret');
-});
-afterAll(async () => {
-  await sandbox?.close();
-});
-beforeEach(async () => {
-  await control.reset();
+const { sandbox, control } = useSandbox({
   // Enough room for 30 at once: the limit and the seats are not what these tests are about.
-  await control.config({
-    syncDelayMs: 400,
-    licensePropagationMs: 200,
-    environments: { [ENV]: { nonInteractiveLimit: 100 } },
-    skus: { [SKU_PART]: { seats: 100 } },
-  });
+  reset: { ...FAST_SYNC, environments: { [ENV]: { nonInteractiveLimit: 100 } }, skus: { [SKU_PART]: { seats: 100 } } },
+});
+let token: string;
+beforeAll(async () => {
+  token = await clientCredentialsToken(sandbox.url, 'operator-client', 'operator-secret');
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,29 +6,25 @@
 // never a hang. The property-based campaign driven by the OpenAPI document is scripts/fuzz.sh.
 import { randomBytes } from 'node:crypto';
 import { NAMESPACES } from '../helpers/namespaces';
-import { startStack, type Stack } from '../helpers/stack';
+import { useStack } from '../helpers/lifecycle';
 import { call, eventually, idPath } from '../helpers/api';
 import type { RequestLogEntry } from '../helpers/sandbox';
 
 jest.setTimeout(180_000);
 
-let stack: Stack;
-let token: string;
 let cases = 0;
-
-beforeAll(async () => {
-  // Worker and API both read CODEC_KEYS (jest gives each test file its own process.env).
-  process.env.CODEC_KEYS = `k=${randomBytes(32).toString('base64')}`;
-  stack = await startStack({
-    namespace: NAMESPACES.fuzzHostile,
-    name: 'hostile',
-    apiEnv: { API_RATE_LIMIT_PER_MINUTE: '100000' },
-  });
-  token = await stack.operatorToken();
-});
-afterAll(async () => {
+afterAll(() => {
   process.stdout.write(`hostile-input cases run: ${cases}\n`);
-  await stack?.stop();
+});
+const stack = useStack({
+  namespace: NAMESPACES.fuzzHostile,
+  name: 'hostile',
+  encrypt: true,
+  apiEnv: { API_RATE_LIMIT_PER_MINUTE: '100000' },
+});
+let token: string;
+beforeAll(async () => {
+  token = await stack.operatorToken();
 });
 
 /** One hostile call: must end in `expected` (a status or a list), as problem+json when an error, never 5xx. */

@@ -5,12 +5,11 @@
 // its status, and no status the document does not list. Bounded: examples per operation and a
 // time budget; the number of cases run is printed and must be substantial.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NAMESPACES } from '../helpers/namespaces';
-import { startStack, type Stack } from '../helpers/stack';
+import { useStack } from '../helpers/lifecycle';
 
 export const SCHEMATHESIS_VERSION = '4.32.5';
 const MAX_EXAMPLES = Number(process.env.NIU_FUZZ_MAX_EXAMPLES ?? 40);
@@ -18,18 +17,11 @@ const MAX_TIME_S = Number(process.env.NIU_FUZZ_MAX_TIME_S ?? 150);
 
 jest.setTimeout((MAX_TIME_S + 120) * 1000);
 
-let stack: Stack;
-
-beforeAll(async () => {
-  process.env.CODEC_KEYS = `k=${randomBytes(32).toString('base64')}`;
-  stack = await startStack({
-    namespace: NAMESPACES.fuzzOpenapi,
-    name: 'fuzz',
-    apiEnv: { API_RATE_LIMIT_PER_MINUTE: '1000000' },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
+const stack = useStack({
+  namespace: NAMESPACES.fuzzOpenapi,
+  name: 'fuzz',
+  encrypt: true,
+  apiEnv: { API_RATE_LIMIT_PER_MINUTE: '1000000' },
 });
 
 function run(cmd: string, args: string[], cwd = os.tmpdir()): Promise<{ code: number | null; output: string }> {

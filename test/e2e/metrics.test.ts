@@ -3,16 +3,9 @@
 // Temporal runtime's Prometheus endpoint are checked on a real worker process in
 // test/integration/workflow-failures.test.ts.)
 import { call, eventually, idPath } from '../helpers/api';
-import { startStack, type Stack } from '../helpers/stack';
+import { useStack } from '../helpers/lifecycle';
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({ name: 'metrics' });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = useStack({ name: 'metrics' });
 
 /** The value of one series in Prometheus text format, or undefined when it is absent. */
 function series(text: string, name: string, labels: Record<string, string>): number | undefined {

@@ -39,7 +39,17 @@ export function spawnEntry(
   args: string[] = [],
   nodeFlags: string[] = [],
 ): ChildRun {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', entry, ...args], {
+  return spawnCaptured(process.execPath, [...nodeFlags, '--import', 'tsx', entry, ...args], env, entry);
+}
+
+/** Starts `command` in the checkout with this process's environment and `env`, its output captured. */
+export function spawnCaptured(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  name = [command, ...args].join(' '),
+): ChildRun {
+  const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,10 +102,10 @@ export function spawnEntry(
       return new Promise<void>((resolve, reject) => {
         const check = () => {
           if (pattern.test(output())) done(resolve);
-          else if (!running()) done(() => reject(new Error(`${entry} exited before ${pattern}:\n${output()}`)));
+          else if (!running()) done(() => reject(new Error(`${name} exited before ${pattern}:\n${output()}`)));
         };
         const timer = setTimeout(
-          () => done(() => reject(new Error(`${entry}: no ${pattern} in ${timeoutMs} ms:\n${output()}`))),
+          () => done(() => reject(new Error(`${name}: no ${pattern} in ${timeoutMs} ms:\n${output()}`))),
           timeoutMs,
         );
         const done = (fn: () => void) => {

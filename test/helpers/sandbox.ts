@@ -242,6 +242,22 @@ export async function caught(promise: Promise<unknown>): Promise<Record<string, 
   throw new Error('expected the call to fail, it succeeded');
 }
 
+export type GraphErrorBody = {
+  error: {
+    code: string;
+    message: string;
+    details?: { code: string; target: string }[];
+    innerError: Record<string, string>;
+  };
+};
+
+/** The Graph error a call failed with: status, code and the parsed body. */
+export async function graphError(promise: Promise<unknown>) {
+  const err = await caught(promise);
+  // GraphError.body is the JSON of the response's `error` member.
+  return { status: err.statusCode as number, code: err.code as string, body: { error: err.body } as GraphErrorBody };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

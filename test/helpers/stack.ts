@@ -7,7 +7,7 @@ import { buildApp } from '../../api/app';
 import { loadConfig, type Config } from '../../config';
 import { freePort } from '../../scripts/ports';
 import { startTestSandbox, sandboxControl, type Sandbox, type SandboxControl } from './sandbox';
-import { FAST_TIMING, startTestWorker, testTaskQueue, type TestWorker } from './worker';
+import { FAST_SYNC, FAST_TIMING, startTestWorker, testTaskQueue, type TestWorker } from './worker';
 import { clientCredentialsToken } from './api';
 import type { ProvisionTiming } from '../../workflows/types';
 
@@ -39,7 +39,7 @@ export interface StackOptions {
 export async function startStack(options: StackOptions): Promise<Stack> {
   const sandbox = await startTestSandbox();
   const control = sandboxControl(sandbox.url);
-  await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
+  await control.config(FAST_SYNC);
   const taskQueue = testTaskQueue(options.name);
   const namespaceEnv: Record<string, string> = options.namespace ? { TEMPORAL_NAMESPACE: options.namespace } : {};
   let worker: TestWorker | undefined;

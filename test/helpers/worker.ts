@@ -99,6 +99,9 @@ export const FAST_TIMING: ProvisionInput['timing'] = {
   stepRetryWindowMs: 60_000,
 };
 
+/** The sandbox's settings that go with FAST_TIMING: users sync 400 ms after licensing, licenses propagate in 200 ms. */
+export const FAST_SYNC = { syncDelayMs: 400, licensePropagationMs: 200 } as const satisfies SandboxConfigPatch;
+
 export function provisionInput(userPrincipalName: string, overrides: Partial<ProvisionInput> = {}): ProvisionInput {
   return {
     environment: 'contoso-prod',
@@ -176,7 +179,7 @@ export async function failureTypeOf(handle: WorkflowHandle): Promise<string | nu
 // ---- the sandbox's control API (sandbox/README.md): one typed client, in ./sandbox ----
 
 export { sandboxControl } from './sandbox';
-import type { SandboxStateDoc } from './sandbox';
+import type { SandboxConfigPatch, SandboxStateDoc } from './sandbox';
 
 /** Reads the sandbox's state document (GET /_sandbox/state, sandbox/control.ts stateView). */
 export function sandboxView(state: SandboxStateDoc) {

@@ -1,36 +1,22 @@
 // Contract tests of the sandbox's Power Platform admin API (addUser, with fetch as the worker
 // calls it) and its Key Vault secrets (the real @azure/keyvault-secrets SecretClient).
 import { SecretClient } from '@azure/keyvault-secrets';
-import type { Client } from '@microsoft/microsoft-graph-client';
+
 import {
   DOMAIN,
   GRAPH_SCOPE,
   POWERPLATFORM_SCOPE,
-  type Sandbox,
-  type SandboxControl,
   addUser,
   caught,
   createUser,
   credential,
   dataverseClient,
-  graphClient,
   license,
-  sandboxControl,
   sleep,
-  startTestSandbox,
 } from '../helpers/sandbox';
+import { useSandbox } from '../helpers/lifecycle';
 
-let sandbox: Sandbox;
-let control: SandboxControl;
-let graph: Client;
-
-beforeAll(async () => {
-  sandbox = await startTestSandbox();
-  control = sandboxControl(sandbox.url);
-  graph = graphClient(sandbox);
-});
-afterAll(() => sandbox?.close());
-beforeEach(() => control.reset());
+const { sandbox, control, graph } = useSandbox({ reset: true });
 
 const ADMIN = '/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments';
 

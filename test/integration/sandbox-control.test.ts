@@ -6,14 +6,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SecretClient } from '@azure/keyvault-secrets';
-import type { Client } from '@microsoft/microsoft-graph-client';
+
 import {
   DOMAIN,
   GRAPH_SCOPE,
   POWERPLATFORM_SCOPE,
   SKU_PART,
-  type Sandbox,
-  type SandboxControl,
   SandboxControlError,
   addUser,
   caught,
@@ -27,18 +25,9 @@ import {
   startTestSandbox,
   testCertDir,
 } from '../helpers/sandbox';
+import { useSandbox } from '../helpers/lifecycle';
 
-let sandbox: Sandbox;
-let control: SandboxControl;
-let graph: Client;
-
-beforeAll(async () => {
-  sandbox = await startTestSandbox();
-  control = sandboxControl(sandbox.url);
-  graph = graphClient(sandbox);
-});
-afterAll(() => sandbox?.close());
-beforeEach(() => control.reset());
+const { sandbox, control, graph } = useSandbox({ reset: true });
 
 async function controlError(promise: Promise<unknown>) {
   const err = await caught(promise);

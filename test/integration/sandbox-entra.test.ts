@@ -3,27 +3,10 @@
 // bad scopes fail with Entra's errors; tokens verify against the published keys with the
 // claims the services and the API rely on.
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import {
-  API_SCOPE,
-  GRAPH_SCOPE,
-  type Sandbox,
-  type SandboxControl,
-  caught,
-  credential,
-  dataverseUrl,
-  sandboxControl,
-  startTestSandbox,
-} from '../helpers/sandbox';
+import { API_SCOPE, GRAPH_SCOPE, caught, credential, dataverseUrl } from '../helpers/sandbox';
+import { useSandbox } from '../helpers/lifecycle';
 
-let sandbox: Sandbox;
-let control: SandboxControl;
-
-beforeAll(async () => {
-  sandbox = await startTestSandbox();
-  control = sandboxControl(sandbox.url);
-});
-afterAll(() => sandbox?.close());
-beforeEach(() => control.reset());
+const { sandbox, control } = useSandbox({ reset: true });
 
 async function openIdConfig(tenant: string) {
   const res = await fetch(`${sandbox.url}/${tenant}/v2.0/.well-known/openid-configuration`);

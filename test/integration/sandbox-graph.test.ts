@@ -1,56 +1,25 @@
 // Contract tests of the sandbox's Microsoft Graph, driven through the real Graph SDK client
 // (baseUrl + customHosts) with tokens from ClientSecretCredential: users, $select/$filter,
-// paging, licensing and seats, group membership, Graph's error bodies, and token rejection.
+// paging, Graph's error bodies, and token rejection. Licenses, seats and group membership:
+// sandbox-graph-licenses-groups.test.ts.
 import { PageIterator } from '@microsoft/microsoft-graph-client';
-import type { Client } from '@microsoft/microsoft-graph-client';
 import {
   DOMAIN,
   GRAPH_SCOPE,
   SKU_ID,
-  SKU_PART,
-  type Sandbox,
-  type SandboxControl,
-  caught,
   createUser,
   credential,
   dataverseUrl,
   graphClient,
   graphClientWithToken,
-  license,
+  type GraphErrorBody,
+  graphError,
   password,
-  sandboxControl,
   sleep,
-  startTestSandbox,
-  unlicense,
 } from '../helpers/sandbox';
+import { useSandbox } from '../helpers/lifecycle';
 
-let sandbox: Sandbox;
-let control: SandboxControl;
-let graph: Client;
-
-beforeAll(async () => {
-  sandbox = await startTestSandbox();
-  control = sandboxControl(sandbox.url);
-  graph = graphClient(sandbox);
-});
-afterAll(() => sandbox?.close());
-beforeEach(() => control.reset());
-
-type GraphErrorBody = {
-  error: {
-    code: string;
-    message: string;
-    details?: { code: string; target: string }[];
-    innerError: Record<string, string>;
-  };
-};
-
-/** The Graph error a call failed with: status, code and the parsed body. */
-async function graphError(promise: Promise<unknown>) {
-  const err = await caught(promise);
-  // GraphError.body is the JSON of the response's `error` member.
-  return { status: err.statusCode as number, code: err.code as string, body: { error: err.body } as GraphErrorBody };
-}
+const { sandbox, control, graph } = useSandbox({ reset: true });
 
 describe('users', () => {
   test('POST creates a user and answers 201 with the default property set, never the password', async () => {
@@ -262,105 +231,6 @@ describe('users', () => {
     expect((await graphError(graph.api(`/users/${id}`).get())).status).toBe(404);
     await sleep(1_600);
     expect(((await graph.api(`/users/${id}`).get()) as { id: string }).id).toBe(id);
-  });
-});
-
-describe('licenses', () => {
-  async function seats() {
-    const skus = (await graph.api('/subscribedSkus').get()) as {
-      value: {
-        skuId: string;
-        skuPartNumber: string;
-        consumedUnits: number;
-        prepaidUnits: { enabled: number; warning: number };
-      }[];
-    };
-    return skus.value.find((s) => s.skuPartNumber === SKU_PART)!;
-  }
-
-  test('subscribedSkus lists the seeded SKU with 25 seats and counts consumed units', async () => {
-    const before = await seats();
-    expect(before).toMatchObject({ skuId: SKU_ID, consumedUnits: 0, prepaidUnits: { enabled: 25, warning: 0 } });
-    const id = await createUser(graph, `lic@${DOMAIN}`);
-    await license(graph, id);
-    await license(graph, id); // assigning an assigned license changes nothing
-    expect((await seats()).consumedUnits).toBe(1);
-    const user = (await graph.api(`/users/${id}`).select('assignedLicenses').get()) as {
-      assignedLicenses: { skuId: string }[];
-    };
-    expect(user.assignedLicenses).toEqual([{ skuId: SKU_ID, disabledPlans: [] }]);
-    await unlicense(graph, id);
-    expect((await seats()).consumedUnits).toBe(0);
-  });
-
-  test('assignLicense answers 200 with the user', async () => {
-    const id = await createUser(graph, `lic2@${DOMAIN}`);
-    const res = (await graph
-      .api(`/users/${id}/assignLicense`)
-      .post({ addLicenses: [{ skuId: SKU_ID, disabledPlans: [] }], removeLicenses: [] })) as Record<string, unknown>;
-    expect(res).toMatchObject({ id, userPrincipalName: `lic2@${DOMAIN}` });
-  });
-
-  test('licensing needs a usage location', async () => {
-    const id = await createUser(graph, `noloc@${DOMAIN}`, { usageLocation: undefined });
-    const err = await graphError(license(graph, id));
-    expect(err.status).toBe(400);
-    expect(err.code).toBe('Request_BadRequest');
-    expect(err.body.error.message).toBe('License assignment cannot be done for user with invalid usage location.');
-  });
-
-  test('no free seats, an unknown SKU and removing a license the user lacks are errors', async () => {
-    await control.config({ skus: { [SKU_PART]: { seats: 1 } } });
-    const a = await createUser(graph, `a@${DOMAIN}`);
-    const b = await createUser(graph, `b@${DOMAIN}`);
-    await license(graph, a);
-    const full = await graphError(license(graph, b));
-    expect(full.status).toBe(400);
-    expect(full.body.error.message).toMatch(/does not have any available licenses\.$/);
-    const unknown = await graphError(license(graph, b, '00000000-0000-0000-0000-000000000001'));
-    expect(unknown.body.error.message).toMatch(/does not correspond to a valid company License/);
-    const lacking = await graphError(unlicense(graph, b));
-    expect(lacking.body.error.message).toBe('User does not have a corresponding license.');
-    const missing = await graphError(graph.api(`/users/${b}/assignLicense`).post({ addLicenses: [] }));
-    expect(missing.body.error.message).toMatch(/missing parameters are: removeLicenses/);
-    const state = await control.state();
-    expect(state.skus.find((s) => s.skuPartNumber === SKU_PART)).toMatchObject({
-      seats: 1,
-      consumedUnits: 1,
-      available: 0,
-    });
-  });
-
-  test('deleting a licensed user frees its seat', async () => {
-    const id = await createUser(graph, `del@${DOMAIN}`);
-    await license(graph, id);
-    expect((await seats()).consumedUnits).toBe(1);
-    await graph.api(`/users/${id}`).delete();
-    expect((await seats()).consumedUnits).toBe(0);
-  });
-});
-
-describe('group membership', () => {
-  test('members/$ref adds, lists, rejects duplicates and removes', async () => {
-    const groups = (await graph.api('/groups').filter("displayName eq 'Dynamics Non-Interactive Users'").get()) as {
-      value: { id: string }[];
-    };
-    const groupId = groups.value[0]!.id;
-    const id = await createUser(graph, `member@${DOMAIN}`);
-    const ref = { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${id}` };
-    await graph.api(`/groups/${groupId}/members/$ref`).post(ref);
-    const members = (await graph.api(`/groups/${groupId}/members`).get()) as {
-      value: { id: string; '@odata.type': string }[];
-    };
-    expect(members.value).toEqual([expect.objectContaining({ id, '@odata.type': '#microsoft.graph.user' })]);
-    const memberOf = (await graph.api(`/users/${id}/memberOf`).get()) as { value: { id: string }[] };
-    expect(memberOf.value.map((g) => g.id)).toEqual([groupId]);
-    const dup = await graphError(graph.api(`/groups/${groupId}/members/$ref`).post(ref));
-    expect(dup.status).toBe(400);
-    expect(dup.body.error.message).toMatch(/added object references already exist/);
-    await graph.api(`/groups/${groupId}/members/${id}/$ref`).delete();
-    expect(((await graph.api(`/groups/${groupId}/members`).get()) as { value: unknown[] }).value).toEqual([]);
-    expect((await graphError(graph.api(`/groups/${groupId}/members/${id}/$ref`).delete())).status).toBe(404);
   });
 });
 

@@ -1,14 +1,13 @@
 // `npm run sandbox` (sandbox/main.ts) as a real process: it prints what a user needs, serves
 // the real clients, persists its state to DATA_DIR/sandbox/state.json across a restart, and
 // stops cleanly on SIGTERM.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/ports';
+import { spawnCaptured } from '../helpers/processes';
 import { DOMAIN, type Sandbox, createUser, graphClient, sandboxControl, testCertDir } from '../helpers/sandbox';
-
-const root = path.resolve(__dirname, '../..');
 
 interface Running {
   child: ChildProcess;
@@ -16,24 +15,11 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-/** Starts sandbox/main.ts and resolves once it printed its seeded clients. */
+/** Starts sandbox/main.ts through tsx's CLI, as `npm run sandbox` does, and resolves once it printed its seeded clients. */
 async function runMain(env: Record<string, string>, args: string[] = []): Promise<Running> {
-  const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'sandbox/main.ts', ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
-  while (!/reader-client \/ reader-secret/.test(out)) {
-    if (child.exitCode !== null) throw new Error(`sandbox exited early:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`sandbox did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, output: () => out, exited };
+  const run = spawnCaptured(process.execPath, [require.resolve('tsx/cli'), 'sandbox/main.ts', ...args], env, 'sandbox');
+  await run.waitForOutput(/reader-client \/ reader-secret/, 30_000);
+  return { child: run.child, output: run.output, exited: run.exited.then((exit) => exit.code) };
 }
 
 /** The view of a separately running sandbox that the client helpers need. */

@@ -3,34 +3,27 @@
 // success. Two places: a step's activity (retried as an interrupted attempt), and the admission
 // entity's own read, a local activity the SDK never cancels (the entity decides again later).
 import type { WorkflowHandle } from '@temporalio/client';
-import { startTestSandbox, type Sandbox, type SandboxControl } from '../helpers/sandbox';
 import {
+  FAST_SYNC,
   provisionInput,
-  sandboxControl,
   startProvision,
   startTestWorker,
   statusOf,
   testTaskQueue,
   type TestWorker,
 } from '../helpers/worker';
+import { useSandbox } from '../helpers/lifecycle';
 
 const GRACE_MS = 2_000;
 /** How late the capacity read answers: far longer than the shutdown may take. */
 const SLOW_MS = 120_000;
 
-let sandbox: Sandbox;
-let control: SandboxControl;
 const workers: TestWorker[] = [];
-
-beforeAll(async () => {
-  sandbox = await startTestSandbox();
-  control = sandboxControl(sandbox.url);
-  await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
-});
+// Declared first, so it runs first: the workers stop before the sandbox closes.
 afterAll(async () => {
   for (const w of workers) await w.stop();
-  await sandbox?.close();
 });
+const { sandbox, control } = useSandbox({ config: FAST_SYNC });
 
 async function waitForPendingActivity(handle: WorkflowHandle, type: string): Promise<void> {
   const until = Date.now() + 30_000;

@@ -1,19 +1,17 @@
 // The admission entity under concurrent requests: the limit is never exceeded, and one account
 // requested for two environments at the same moment runs one request after the other.
 import {
+  FAST_SYNC,
   failureTypeOf,
   provisionInput,
-  sandboxControl,
   sandboxView,
   startProvision,
-  startTestWorker,
   statusOf,
   stepStatus,
-  testTaskQueue,
   waitForStatus,
-  type TestWorker,
 } from '../helpers/worker';
-import { startTestSandbox, type Sandbox, type SandboxControl, SKU_PART } from '../helpers/sandbox';
+import { useSandboxAndWorker } from '../helpers/lifecycle';
+import { SKU_PART } from '../helpers/sandbox';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import {
   ADMISSION_WORKFLOW_TYPE,
@@ -23,23 +21,7 @@ import {
   type EnvironmentCapacity,
 } from '../../workflows/types';
 
-let sandbox: Sandbox;
-let tw: TestWorker;
-let control: SandboxControl;
-
-beforeAll(async () => {
-  sandbox = await startTestSandbox();
-  control = sandboxControl(sandbox.url);
-  tw = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue: testTaskQueue('concurrency') });
-});
-afterAll(async () => {
-  await tw?.stop();
-  await sandbox?.close();
-});
-beforeEach(async () => {
-  await control.reset();
-  await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
-});
+const { control, worker: tw } = useSandboxAndWorker('concurrency', { reset: FAST_SYNC });
 
 /** Starts a request for `upn` that stays in await-dataverse-user (the sandbox does not sync it). */
 async function parkedRequest(upn: string, environment: string) {

@@ -7,43 +7,23 @@ import { launchedWorkerAllocator } from '../../worker/node-flags';
 import {
   failureTypeOf,
   provisionInput,
-  sandboxControl,
   sandboxView,
   startProvision,
-  startTestWorker,
   statusOf,
   stepStatus,
   testTaskQueue,
   waitForStatus,
-  type TestWorker,
 } from '../helpers/worker';
-import { startTestSandbox, type Sandbox, type SandboxControl, SKU_PART } from '../helpers/sandbox';
+import { useSandbox, useWorker } from '../helpers/lifecycle';
+import { SKU_PART } from '../helpers/sandbox';
 
-let sandbox: Sandbox;
-let control: SandboxControl;
-
-beforeAll(async () => {
-  sandbox = await startTestSandbox();
-  control = sandboxControl(sandbox.url);
-});
-afterAll(async () => {
-  await sandbox?.close();
-});
-beforeEach(async () => {
-  await control.reset();
-});
+const { sandbox, control } = useSandbox({ reset: true });
 
 /** No sync ever: Dataverse never sees the user and addUser keeps answering userNotLicensed. */
 const NEVER = { syncDelayMs: 3_600_000, licensePropagationMs: 3_600_000 };
 
 describe('with an in-process worker', () => {
-  let tw: TestWorker;
-  beforeAll(async () => {
-    tw = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue: testTaskQueue('failures') });
-  });
-  afterAll(async () => {
-    await tw?.stop();
-  });
+  const tw = useWorker(sandbox, 'failures');
 
   test('the sync never happens: sync-timeout, then compensation', async () => {
     await control.config(NEVER);

@@ -1,32 +1,12 @@
 // 30 % of Graph and Dataverse calls answer 429 (with Retry-After) or
 // 503, and one create's response is lost after the account was made. Every request must end
 // with exactly the one account it created, and the retries must wait what Retry-After says.
-import { type Fault, SKU_PART, type Sandbox, type SandboxControl, startTestSandbox } from '../helpers/sandbox';
-import {
-  provisionInput,
-  sandboxControl,
-  sandboxView,
-  startProvision,
-  startTestWorker,
-  statusOf,
-  testTaskQueue,
-  type TestWorker,
-} from '../helpers/worker';
+import { type Fault, SKU_PART } from '../helpers/sandbox';
+import { provisionInput, sandboxView, startProvision, statusOf } from '../helpers/worker';
+import { useSandboxAndWorker } from '../helpers/lifecycle';
 
 const RETRY_AFTER_S = 2;
-let sandbox: Sandbox;
-let tw: TestWorker;
-let control: SandboxControl;
-
-beforeAll(async () => {
-  sandbox = await startTestSandbox();
-  control = sandboxControl(sandbox.url);
-  tw = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue: testTaskQueue('faults') });
-});
-afterAll(async () => {
-  await tw?.stop();
-  await sandbox?.close();
-});
+const { control, worker: tw } = useSandboxAndWorker('faults');
 
 test('throttling, outages and a lost create response: every request succeeds with its one account', async () => {
   await control.reset();

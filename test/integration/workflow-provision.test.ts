@@ -1,10 +1,10 @@
 // The provisioning workflow on the real dev server, with a real
 // worker, against the sandbox over HTTPS with the real Microsoft client libraries.
 import {
+  FAST_SYNC,
   createForeignUser,
   failureTypeOf,
   provisionInput,
-  sandboxControl,
   sandboxView,
   startProvision,
   startTestWorker,
@@ -13,32 +13,15 @@ import {
   testTaskQueue,
   type TestWorker,
 } from '../helpers/worker';
-import { startTestSandbox, type Sandbox, type SandboxControl, SKU_PART } from '../helpers/sandbox';
+import { useSandboxAndWorker } from '../helpers/lifecycle';
+import { SKU_PART } from '../helpers/sandbox';
 import { STEP_NAMES } from '../../workflows/types';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { createTokenSource } from '../../activities/credential';
 import { meetsEntraComplexity } from '../../activities/password';
 import { vaultCredential } from '../../activities/keyvault';
 
-let sandbox: Sandbox;
-let tw: TestWorker;
-let control: SandboxControl;
-
-beforeAll(async () => {
-  sandbox = await startTestSandbox();
-  control = sandboxControl(sandbox.url);
-  tw = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue: testTaskQueue('provision') });
-});
-
-afterAll(async () => {
-  await tw?.stop();
-  await sandbox?.close();
-});
-
-beforeEach(async () => {
-  await control.reset();
-  await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
-});
+const { sandbox, control, worker: tw } = useSandboxAndWorker('provision', { reset: FAST_SYNC });
 
 test('happy path: eight steps completed; user unlicensed, mode 4 with its roles; seats back', async () => {
   const upn = 'svc-happy@contoso.onmicrosoft.com';
