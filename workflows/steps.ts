@@ -1,6 +1,7 @@
 // Step bookkeeping of a provisioning run, in one place: the status document (the `status` query
-// and the run's final steps), the `NiuStep` search attribute operators filter on, and the current
-// details the Temporal UI shows. The workflow says what happens; this keeps the three in step.
+// and the run's final steps; its plain, testable part is workflows/status.ts), the `NiuStep`
+// search attribute operators filter on, and the current details the Temporal UI shows. The
+// workflow says what happens; this keeps the three in step.
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -14,76 +15,50 @@ import type { FinalSteps, ProvisionInput, ProvisionResult, StepName } from './ty
 
 export type RunError = { type: string; message: string };
 
-export class StepTracker {
-  private readonly status: StatusBuilder;
+export class StepTracker extends StatusBuilder {
   /** The step that runs now, or last ran: a failure is put down to it. */
   current: StepName = 'reserve-capacity';
 
   constructor(input: ProvisionInput) {
-    this.status = new StatusBuilder(input, new Date());
-    setHandler(statusQuery, () => this.status.snapshot());
+    super(input, new Date());
+    setHandler(statusQuery, () => this.snapshot());
   }
 
   begin(step: StepName, detail: string | null = null): void {
     this.current = step;
-    this.status.start(step, detail);
+    this.start(step, detail);
     upsertSearchAttributes([{ key: NiuStep, value: step }]);
     this.details(step, detail);
   }
 
-  waiting(step: StepName, detail: string): void {
-    this.status.waiting(step, detail);
+  override waiting(step: StepName, detail: string): void {
+    super.waiting(step, detail);
     this.details(step, detail);
-  }
-
-  running(step: StepName, detail: string): void {
-    this.status.running(step, detail);
-  }
-
-  /** One more attempt inside the step (a re-apply), or the attempts an activity reported. */
-  attempt(step: StepName, detail: string): void {
-    this.status.attempt(step, detail);
-  }
-
-  attemptsAre(step: StepName, attempts: number): void {
-    this.status.attemptsAre(step, attempts);
-  }
-
-  complete(step: StepName, detail: string): void {
-    this.status.complete(step, detail);
-  }
-
-  skip(step: StepName, detail: string): void {
-    this.status.skip(step, detail);
-  }
-
-  compensated(step: StepName, detail: string): void {
-    this.status.compensated(step, detail);
   }
 
   /** Compensation could not undo the step: the document says so (the step keeps its status). */
   notUndone(step: StepName, error: unknown): void {
-    this.status.note(step, `could not be undone, undo it by hand: ${describeFailure(error).message}`);
+    this.note(step, `could not be undone, undo it by hand: ${describeFailure(error).message}`);
   }
 
   /** The run succeeded: its result carries the final steps, so a closed run is read without a replay. */
   succeeded(result: ProvisionResult): ProvisionResult {
-    this.status.finish('succeeded', result, null);
+    this.finish('succeeded', result, null);
     setCurrentDetails('**succeeded**');
-    return { ...result, steps: this.status.snapshot().steps };
+    return { ...result, steps: this.snapshot().steps };
   }
 
   /** The current step failed; compensation follows. */
   failed(error: RunError, cancelled: boolean): void {
-    this.status.fail(this.current, error);
+    this.fail(this.current, error);
     setCurrentDetails(`**${cancelled ? 'cancelled' : 'failed'}** at ${this.current}: compensating`);
   }
 
   /** Compensation is done: the failure the run ends with carries the final steps in its details. */
   ended(error: RunError, cancelled: boolean, cause: unknown): ApplicationFailure {
-    this.status.finish(cancelled ? 'cancelled' : 'failed', null, error);
+    this.finish(cancelled ? 'cancelled' : 'failed', null, error);
     setCurrentDetails(`**${cancelled ? 'cancelled' : 'failed'}**: ${error.type}`);
-    const { steps, currentStep } = this.status.snapshot();
+    const { steps, currentStep } = this.snapshot();
     return ApplicationFailure.create({
       type: error.type,
       message: error.message,
