@@ -7,16 +7,9 @@ import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type { ProvisionTiming } from '../workflows/types';
+import { ConfigError } from './errors';
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`Configuration error: ${variable} ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 export interface EnvironmentConfig {
   /** Alias used in the API and the workflow id, e.g. `contoso-prod`. */
