@@ -3,34 +3,15 @@
 // validated at start-up: a bad value stops the process with a message naming the variable.
 // With nothing set, everything points at the sandbox on its default port, so `npm start`
 // needs no manual step.
-import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type { ProvisionTiming } from '../workflows/types';
+import { loadEnvironments, sandboxEnvironments, type EnvironmentConfig } from './environments';
 import { ConfigError } from './errors';
 
+export { parseEnvironments, sandboxEnvironments, type EnvironmentConfig } from './environments';
 export { ConfigError };
-
-export interface EnvironmentConfig {
-  /** Alias used in the API and the workflow id, e.g. `contoso-prod`. */
-  name: string;
-  /** Dataverse organization URL, e.g. `https://contoso.crm.dynamics.com`. */
-  dataverseUrl: string;
-  /** Power Platform environment id (for the admin API's addUser). */
-  powerPlatformEnvironmentId: string;
-  /** License SKU part number assigned during provisioning, e.g. `DYN365_ENTERPRISE_PLAN1`. */
-  licenseSku: string;
-  /** Default usage location (ISO 3166 alpha-2). */
-  usageLocation: string;
-  /** UPN domains a request may use in this environment. */
-  allowedUpnDomains: string[];
-  /** Security roles assigned when the request names none. */
-  defaultSecurityRoles: string[];
-  /** Business unit name assigned when the request names none (null: the root). */
-  businessUnit: string | null;
-  /** Override of the non-interactive user limit read from Dataverse. */
-  nonInteractiveLimit: number | null;
-}
 
 export interface Config {
   dataDir: string;
@@ -208,92 +189,6 @@ function bundlePath(env: Env, name: string): string | null {
   return resolved;
 }
 
-const ALPHA2 = /^[A-Z]{2}$/;
-
-/** Parses and checks the environments file (JSON: `{"environments": [...]}`). */
-export function parseEnvironments(text: string, source: string): EnvironmentConfig[] {
-  const where = `ENVIRONMENTS_FILE (${source})`;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(where, `is not valid JSON: ${(err as Error).message}`);
-  }
-  const items = (doc as { environments?: unknown })?.environments;
-  if (!Array.isArray(items) || items.length === 0) {
-    throw new ConfigError(where, 'must contain a non-empty "environments" array');
-  }
-  const seen = new Set<string>();
-  return items.map((item: Record<string, unknown>, i) => {
-    const at = `${where} environments[${i}]`;
-    const need = (key: string): string => {
-      const v = item[key];
-      if (typeof v !== 'string' || v === '') throw new ConfigError(at, `needs a non-empty string "${key}"`);
-      return v;
-    };
-    const name = need('name');
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) {
-      throw new ConfigError(at, `"name" must be lower-case letters, digits and dashes, got "${name}"`);
-    }
-    if (seen.has(name)) throw new ConfigError(at, `repeats the environment name "${name}"`);
-    seen.add(name);
-    const dataverseUrl = need('dataverseUrl').replace(/\/+$/, '');
-    try {
-      new URL(dataverseUrl);
-    } catch {
-      throw new ConfigError(at, `"dataverseUrl" is not a URL: "${dataverseUrl}"`);
-    }
-    const usageLocation = need('usageLocation');
-    if (!ALPHA2.test(usageLocation)) {
-      throw new ConfigError(at, `"usageLocation" must be an ISO 3166 alpha-2 code, got "${usageLocation}"`);
-    }
-    const domains = item.allowedUpnDomains;
-    if (!Array.isArray(domains) || domains.length === 0 || !domains.every((d) => typeof d === 'string')) {
-      throw new ConfigError(at, 'needs "allowedUpnDomains", a non-empty array of domain names');
-    }
-    const roles = item.defaultSecurityRoles ?? [];
-    if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) {
-      throw new ConfigError(at, '"defaultSecurityRoles" must be an array of role names');
-    }
-    const limit = item.nonInteractiveLimit ?? null;
-    if (limit !== null && (!Number.isInteger(limit) || (limit as number) < 0)) {
-      throw new ConfigError(at, '"nonInteractiveLimit" must be a whole number or null');
-    }
-    const bu = item.businessUnit ?? null;
-    if (bu !== null && typeof bu !== 'string') throw new ConfigError(at, '"businessUnit" must be a string or null');
-    return {
-      name,
-      dataverseUrl,
-      powerPlatformEnvironmentId:
-        typeof item.powerPlatformEnvironmentId === 'string' ? item.powerPlatformEnvironmentId : name,
-      licenseSku: need('licenseSku'),
-      usageLocation,
-      allowedUpnDomains: (domains as string[]).map((d) => d.toLowerCase()),
-      defaultSecurityRoles: roles as string[],
-      businessUnit: bu as string | null,
-      nonInteractiveLimit: limit as number | null,
-    };
-  });
-}
-
-/** The environments of the sandbox's seed, for a sandbox listening at `sandboxUrl`. */
-export function sandboxEnvironments(sandboxUrl: string): { environments: EnvironmentConfig[] } {
-  const base = sandboxUrl.replace(/\/+$/, '');
-  return {
-    environments: ['contoso-prod', 'contoso-test'].map((name) => ({
-      name,
-      dataverseUrl: `${base}/dataverse/${name}`,
-      powerPlatformEnvironmentId: name,
-      licenseSku: 'DYN365_ENTERPRISE_PLAN1',
-      usageLocation: 'US',
-      allowedUpnDomains: ['contoso.onmicrosoft.com'],
-      defaultSecurityRoles: [],
-      businessUnit: null,
-      nonInteractiveLimit: null,
-    })),
-  };
-}
-
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(root, str(env, 'DATA_DIR', '.data'));
   const sandboxPort = int(env, 'SANDBOX_PORT', 4443, 0, 65535);
@@ -304,19 +199,10 @@ export function loadConfig(env: Env = process.env): Config {
   const authorityHost = url(env, 'AZURE_AUTHORITY_HOST', sandboxUrl);
 
   const environmentsFile = env.ENVIRONMENTS_FILE ? path.resolve(root, env.ENVIRONMENTS_FILE) : '';
-  let environments: EnvironmentConfig[];
-  if (environmentsFile) {
-    let text: string;
-    try {
-      text = readFileSync(environmentsFile, 'utf8');
-    } catch (err) {
-      throw new ConfigError('ENVIRONMENTS_FILE', `cannot be read: ${(err as Error).message}`);
-    }
-    environments = parseEnvironments(text, environmentsFile);
-  } else {
-    // No file: the sandbox's seeded environments at the sandbox's URL.
-    environments = sandboxEnvironments(sandboxUrl).environments;
-  }
+  // No file: the sandbox's seeded environments at the sandbox's URL.
+  const environments = environmentsFile
+    ? loadEnvironments(environmentsFile)
+    : sandboxEnvironments(sandboxUrl).environments;
 
   const keyVaultUrl = env.KEYVAULT_URL ? url(env, 'KEYVAULT_URL', '') : null;
 
