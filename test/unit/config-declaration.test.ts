@@ -1,6 +1,7 @@
-// The schemas of config/: each kind of bad value gets a message naming where it is, what was
-// expected and what was got.
-import { ConfigError, parseEnvironments, sandboxEnvironments } from '../../config';
+// The declaration of the environment variables (config/variables.ts) and the environments
+// file's schema: defaults may name other variables, and each kind of bad value gets a message
+// naming the variable, what was expected and what was got.
+import { ConfigError, describeVariables, loadConfig, parseEnvironments, sandboxEnvironments } from '../../config';
 
 /** The error `fn` throws (undefined if none). */
 function thrown(fn: () => unknown): unknown {
@@ -11,6 +12,84 @@ function thrown(fn: () => unknown): unknown {
   }
   return undefined;
 }
+
+describe('the declaration', () => {
+  test('every variable has a description and says what its value must be', () => {
+    for (const v of describeVariables()) {
+      expect(v.description).not.toBe('');
+      expect(v.expected).not.toBe('valid');
+    }
+  });
+
+  test('a default naming other variables follows them', () => {
+    const config = loadConfig({ API_HOST: '0.0.0.0', API_PORT: '8080', AZURE_AUTHORITY_HOST: 'https://login.test/' });
+    expect(config.api.publicUrl).toBe('http://0.0.0.0:8080');
+    expect(config.api.openIdConfigUrl).toBe(
+      'https://login.test/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration',
+    );
+    expect(describeVariables().find((v) => v.name === 'API_PUBLIC_URL')).toMatchObject({
+      default: 'http://${API_HOST}:${API_PORT}',
+      defaultText: 'http://127.0.0.1:3000',
+    });
+  });
+
+  test('an empty variable counts as unset', () => {
+    expect(loadConfig({ API_PORT: '', KEYVAULT_URL: '' })).toMatchObject({ api: { port: 3000 } });
+    expect(loadConfig({ KEYVAULT_URL: '' }).microsoft.keyVaultUrl).toBeNull();
+  });
+
+  test.each([
+    ['API_PORT', '3000.5', 'API_PORT must be a whole number, got "3000.5"'],
+    ['API_PORT', '70000', 'API_PORT must be between 0 and 65535, got 70000'],
+    [
+      'TEMPORAL_CONNECT_TIMEOUT_MS',
+      '99',
+      'TEMPORAL_CONNECT_TIMEOUT_MS must be between 100 and 9007199254740991, got 99',
+    ],
+    [
+      'KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION',
+      'maybe',
+      'KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION must be true or false, got "maybe"',
+    ],
+    ['KEYVAULT_URL', 'ftp://vault.test', 'KEYVAULT_URL must be an http(s) URL, got "ftp://vault.test"'],
+    ['SANDBOX_URL', 'not a url', 'SANDBOX_URL must be an http(s) URL, got "not a url"'],
+    ['WORKFLOW_TIMING', '[1]', 'WORKFLOW_TIMING must be a JSON object, got "[1]"'],
+    [
+      'WORKFLOW_TIMING',
+      '{"verifySettleMS": 5}',
+      'WORKFLOW_TIMING has an unknown field "verifySettleMS" (known: syncTimeoutMs, syncPollInitialMs, syncPollMaxMs, ' +
+        'forceSyncWindowMs, forceSyncIntervalMs, verifySettleMs, verifyMaxReapply, retryMaxIntervalMs, stepRetryWindowMs)',
+    ],
+    [
+      'WORKFLOW_TIMING',
+      '{"verifySettleMs": -5}',
+      'WORKFLOW_TIMING field "verifySettleMs" must be a non-negative number, got -5',
+    ],
+    [
+      'API_TRUST_PROXY',
+      '10.0.0.1, proxy.local, 10.0.0.0/33',
+      'API_TRUST_PROXY must be true, a hop count, or proxy addresses or CIDR ranges, got "proxy.local", "10.0.0.0/33"',
+    ],
+    [
+      'WORKER_WORKFLOW_BUNDLE',
+      'no/such/bundle.js',
+      /^Configuration error: WORKER_WORKFLOW_BUNDLE cannot be read: ENOENT/,
+    ],
+  ])('%s=%s is refused', (name, value, message) => {
+    const error = thrown(() => loadConfig({ [name]: value }));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(name);
+    if (typeof message === 'string') expect((error as Error).message).toBe(`Configuration error: ${message}`);
+    else expect((error as Error).message).toMatch(message);
+  });
+
+  test('WORKFLOW_TIMING gives the workflow the fields it sets', () => {
+    expect(loadConfig({ WORKFLOW_TIMING: '{"verifySettleMs": 5000}' }).workflowTiming).toEqual({
+      verifySettleMs: 5000,
+    });
+    expect(loadConfig({}).workflowTiming).toBeNull();
+  });
+});
 
 describe('the environments file schema', () => {
   const valid = () =>
