@@ -1,6 +1,8 @@
-// The declaration of the environment variables (config/variables.ts) and the environments
-// file's schema: defaults may name other variables, and each kind of bad value gets a message
-// naming the variable, what was expected and what was got.
+// The declaration of the environment variables (config/variables.ts): .env.example lists
+// exactly the declared variables with their defaults, defaults may name other variables, and
+// each kind of bad value gets a message naming the variable, what was expected and what was got.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { ConfigError, describeVariables, loadConfig, parseEnvironments, sandboxEnvironments } from '../../config';
 
 /** The error `fn` throws (undefined if none). */
@@ -12,6 +14,29 @@ function thrown(fn: () => unknown): unknown {
   }
   return undefined;
 }
+
+describe('.env.example', () => {
+  const lines = readFileSync(path.join(__dirname, '../../.env.example'), 'utf8').split('\n');
+  const listed = lines.flatMap((line) => {
+    const m = /^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+    return m ? [{ name: m[2]!, commented: m[1] !== undefined, value: m[3]! }] : [];
+  });
+  const declared = describeVariables();
+
+  test('lists every declared variable once, and nothing undeclared', () => {
+    expect(listed.map((e) => e.name).sort()).toEqual(declared.map((v) => v.name).sort());
+  });
+
+  test('sets each variable that has a default to it, and comments out the others', () => {
+    const shown = (name: string) => listed.find((e) => e.name === name);
+    expect(
+      declared.map(({ name }) => {
+        const entry = shown(name);
+        return { name, commented: entry?.commented, value: entry?.commented ? null : entry?.value };
+      }),
+    ).toEqual(declared.map(({ name, defaultText }) => ({ name, commented: defaultText === null, value: defaultText })));
+  });
+});
 
 describe('the declaration', () => {
   test('every variable has a description and says what its value must be', () => {
