@@ -1,43 +1,18 @@
-// The one configuration module, shared by the worker, the API and the scripts. Every setting
-// comes from an environment variable (documented in .env.example and the README) and is
-// validated at start-up: a bad value stops the process with a message naming the variable.
-// With nothing set, everything points at the sandbox on its default port, so `npm start`
-// needs no manual step.
-import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
-import path from 'node:path';
+// The one configuration module, shared by the worker, the API, the sandbox and the scripts.
+// Every setting comes from an environment variable declared in variables.ts (with its type,
+// default and description) and is checked at start-up: a bad value stops the process with a
+// message naming the variable.
 import type { ProvisionTiming } from '../workflows/types';
+import { codecConfig, type CodecConfig } from './codec';
+import { readVariables, type Env } from './declare';
+import { loadEnvironments, sandboxEnvironments, type EnvironmentConfig } from './environments';
+import { ConfigError } from './errors';
+import { VARIABLES } from './variables';
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`Configuration error: ${variable} ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
-
-export interface EnvironmentConfig {
-  /** Alias used in the API and the workflow id, e.g. `contoso-prod`. */
-  name: string;
-  /** Dataverse organization URL, e.g. `https://contoso.crm.dynamics.com`. */
-  dataverseUrl: string;
-  /** Power Platform environment id (for the admin API's addUser). */
-  powerPlatformEnvironmentId: string;
-  /** License SKU part number assigned during provisioning, e.g. `DYN365_ENTERPRISE_PLAN1`. */
-  licenseSku: string;
-  /** Default usage location (ISO 3166 alpha-2). */
-  usageLocation: string;
-  /** UPN domains a request may use in this environment. */
-  allowedUpnDomains: string[];
-  /** Security roles assigned when the request names none. */
-  defaultSecurityRoles: string[];
-  /** Business unit name assigned when the request names none (null: the root). */
-  businessUnit: string | null;
-  /** Override of the non-interactive user limit read from Dataverse. */
-  nonInteractiveLimit: number | null;
-}
+export { parseCodec, type CodecConfig } from './codec';
+export { parseEnvironments, sandboxEnvironments, type EnvironmentConfig } from './environments';
+export { ConfigError } from './errors';
+export { describeVariables, VARIABLES, type VariableDescription } from './variables';
 
 export interface Config {
   dataDir: string;
@@ -118,366 +93,55 @@ export interface Config {
   workflowTiming: Partial<ProvisionTiming> | null;
 }
 
-export interface CodecConfig {
-  /** AES-256 keys by id; every one decrypts (rotation), only `currentKeyId` encrypts. */
-  keys: Map<string, Buffer>;
-  currentKeyId: string;
-  /**
-   * Browser origins whose codec calls are trusted without a token when they come from a
-   * loopback address: the dev stack's own Temporal UI. Loopback origins only (validated).
-   */
-  trustedOrigins: string[];
-}
-
-type Env = Record<string, string | undefined>;
-
-const root = path.resolve(__dirname, '..');
-
-function str(env: Env, name: string, fallback: string): string {
-  const value = env[name];
-  if (value === undefined || value === '') return fallback;
-  return value;
-}
-
-function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new ConfigError(name, `must be true or false, got "${raw}"`);
-}
-
-function url(env: Env, name: string, fallback: string): string {
-  const value = str(env, name, fallback);
-  try {
-    const parsed = new URL(value);
-    if (!/^https?:$/.test(parsed.protocol)) throw new Error('protocol');
-  } catch {
-    throw new ConfigError(name, `must be an http(s) URL, got "${value}"`);
-  }
-  return value.replace(/\/+$/, '');
-}
-
-function list(env: Env, name: string, fallback: string[]): string[] {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  return raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
-/**
- * `true` (any proxy), a hop count, or proxy addresses and CIDR ranges (and proxy-addr's names
- * loopback, linklocal, uniquelocal), comma-separated; unset or `false`: the socket's address.
- */
-function trustProxy(env: Env, name: string): boolean | number | string[] {
-  const raw = env[name]?.trim();
-  if (!raw || /^(0|false|no|off)$/i.test(raw)) return false;
-  if (/^(true|yes|on)$/i.test(raw)) return true;
-  if (/^\d+$/.test(raw)) return Number(raw);
-  const entries = list(env, name, []);
-  const bad = entries.filter((e) => {
-    if (/^(loopback|linklocal|uniquelocal)$/.test(e)) return false;
-    const [address, prefix, ...rest] = e.split('/');
-    const family = isIP(address ?? '');
-    if (family === 0 || rest.length > 0) return true;
-    return prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
-  });
-  if (bad.length > 0) {
-    throw new ConfigError(
-      name,
-      `must be true, a hop count, or proxy addresses or CIDR ranges, got ${bad.map((b) => `"${b}"`).join(', ')}`,
-    );
-  }
-  return entries;
-}
-
-/** An optional path to an existing file (resolved against the project root). */
-function bundlePath(env: Env, name: string): string | null {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return null;
-  const resolved = path.resolve(root, raw);
-  try {
-    accessSync(resolved, fsConstants.R_OK);
-  } catch (err) {
-    throw new ConfigError(name, `cannot be read: ${(err as Error).message}`);
-  }
-  return resolved;
-}
-
-const ALPHA2 = /^[A-Z]{2}$/;
-
-/** Parses and checks the environments file (JSON: `{"environments": [...]}`). */
-export function parseEnvironments(text: string, source: string): EnvironmentConfig[] {
-  const where = `ENVIRONMENTS_FILE (${source})`;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(where, `is not valid JSON: ${(err as Error).message}`);
-  }
-  const items = (doc as { environments?: unknown })?.environments;
-  if (!Array.isArray(items) || items.length === 0) {
-    throw new ConfigError(where, 'must contain a non-empty "environments" array');
-  }
-  const seen = new Set<string>();
-  return items.map((item: Record<string, unknown>, i) => {
-    const at = `${where} environments[${i}]`;
-    const need = (key: string): string => {
-      const v = item[key];
-      if (typeof v !== 'string' || v === '') throw new ConfigError(at, `needs a non-empty string "${key}"`);
-      return v;
-    };
-    const name = need('name');
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) {
-      throw new ConfigError(at, `"name" must be lower-case letters, digits and dashes, got "${name}"`);
-    }
-    if (seen.has(name)) throw new ConfigError(at, `repeats the environment name "${name}"`);
-    seen.add(name);
-    const dataverseUrl = need('dataverseUrl').replace(/\/+$/, '');
-    try {
-      new URL(dataverseUrl);
-    } catch {
-      throw new ConfigError(at, `"dataverseUrl" is not a URL: "${dataverseUrl}"`);
-    }
-    const usageLocation = need('usageLocation');
-    if (!ALPHA2.test(usageLocation)) {
-      throw new ConfigError(at, `"usageLocation" must be an ISO 3166 alpha-2 code, got "${usageLocation}"`);
-    }
-    const domains = item.allowedUpnDomains;
-    if (!Array.isArray(domains) || domains.length === 0 || !domains.every((d) => typeof d === 'string')) {
-      throw new ConfigError(at, 'needs "allowedUpnDomains", a non-empty array of domain names');
-    }
-    const roles = item.defaultSecurityRoles ?? [];
-    if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) {
-      throw new ConfigError(at, '"defaultSecurityRoles" must be an array of role names');
-    }
-    const limit = item.nonInteractiveLimit ?? null;
-    if (limit !== null && (!Number.isInteger(limit) || (limit as number) < 0)) {
-      throw new ConfigError(at, '"nonInteractiveLimit" must be a whole number or null');
-    }
-    const bu = item.businessUnit ?? null;
-    if (bu !== null && typeof bu !== 'string') throw new ConfigError(at, '"businessUnit" must be a string or null');
-    return {
-      name,
-      dataverseUrl,
-      powerPlatformEnvironmentId:
-        typeof item.powerPlatformEnvironmentId === 'string' ? item.powerPlatformEnvironmentId : name,
-      licenseSku: need('licenseSku'),
-      usageLocation,
-      allowedUpnDomains: (domains as string[]).map((d) => d.toLowerCase()),
-      defaultSecurityRoles: roles as string[],
-      businessUnit: bu as string | null,
-      nonInteractiveLimit: limit as number | null,
-    };
-  });
-}
-
-/** The environments of the sandbox's seed, for a sandbox listening at `sandboxUrl`. */
-export function sandboxEnvironments(sandboxUrl: string): { environments: EnvironmentConfig[] } {
-  const base = sandboxUrl.replace(/\/+$/, '');
-  return {
-    environments: ['contoso-prod', 'contoso-test'].map((name) => ({
-      name,
-      dataverseUrl: `${base}/dataverse/${name}`,
-      powerPlatformEnvironmentId: name,
-      licenseSku: 'DYN365_ENTERPRISE_PLAN1',
-      usageLocation: 'US',
-      allowedUpnDomains: ['contoso.onmicrosoft.com'],
-      defaultSecurityRoles: [],
-      businessUnit: null,
-      nonInteractiveLimit: null,
-    })),
-  };
-}
-
 export function loadConfig(env: Env = process.env): Config {
-  const dataDir = path.resolve(root, str(env, 'DATA_DIR', '.data'));
-  const sandboxPort = int(env, 'SANDBOX_PORT', 4443, 0, 65535);
-  const sandboxUrl = url(env, 'SANDBOX_URL', `https://127.0.0.1:${sandboxPort}`);
-  const tenantId = str(env, 'AZURE_TENANT_ID', 'contoso.onmicrosoft.com');
-  const host = str(env, 'API_HOST', '127.0.0.1');
-  const port = int(env, 'API_PORT', 3000, 0, 65535);
-  const authorityHost = url(env, 'AZURE_AUTHORITY_HOST', sandboxUrl);
-
-  const environmentsFile = env.ENVIRONMENTS_FILE ? path.resolve(root, env.ENVIRONMENTS_FILE) : '';
-  let environments: EnvironmentConfig[];
-  if (environmentsFile) {
-    let text: string;
-    try {
-      text = readFileSync(environmentsFile, 'utf8');
-    } catch (err) {
-      throw new ConfigError('ENVIRONMENTS_FILE', `cannot be read: ${(err as Error).message}`);
-    }
-    environments = parseEnvironments(text, environmentsFile);
-  } else {
-    // No file: the sandbox's seeded environments at the sandbox's URL.
-    environments = sandboxEnvironments(sandboxUrl).environments;
-  }
-
-  const keyVaultUrl = env.KEYVAULT_URL ? url(env, 'KEYVAULT_URL', '') : null;
-
+  const v = readVariables(VARIABLES, env);
   return {
-    dataDir,
-    logLevel: str(env, 'LOG_LEVEL', 'info'),
+    dataDir: v.DATA_DIR,
+    logLevel: v.LOG_LEVEL,
     temporal: {
-      address: str(env, 'TEMPORAL_ADDRESS', '127.0.0.1:7233'),
-      namespace: str(env, 'TEMPORAL_NAMESPACE', 'default'),
-      taskQueue: str(env, 'TEMPORAL_TASK_QUEUE', 'noninteractive-users'),
-      connectTimeoutMs: int(env, 'TEMPORAL_CONNECT_TIMEOUT_MS', 5000, 100),
+      address: v.TEMPORAL_ADDRESS,
+      namespace: v.TEMPORAL_NAMESPACE,
+      taskQueue: v.TEMPORAL_TASK_QUEUE,
+      connectTimeoutMs: v.TEMPORAL_CONNECT_TIMEOUT_MS,
     },
     api: {
-      host,
-      port,
-      publicUrl: url(env, 'API_PUBLIC_URL', `http://${host}:${port}`),
-      openIdConfigUrl: url(
-        env,
-        'AUTH_OPENID_CONFIG_URL',
-        `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration`,
-      ),
-      audience: str(env, 'AUTH_AUDIENCE', 'api://noninteractive-users'),
-      rateLimitPerMinute: int(env, 'API_RATE_LIMIT_PER_MINUTE', 600, 1),
-      authFailuresPerMinute: int(env, 'API_AUTH_FAILURES_PER_MINUTE', 30, 1),
-      trustProxy: trustProxy(env, 'API_TRUST_PROXY'),
-      corsOrigins: list(env, 'API_CORS_ORIGINS', ['http://127.0.0.1:8233', 'http://localhost:8233']),
+      host: v.API_HOST,
+      port: v.API_PORT,
+      publicUrl: v.API_PUBLIC_URL,
+      openIdConfigUrl: v.AUTH_OPENID_CONFIG_URL,
+      audience: v.AUTH_AUDIENCE,
+      rateLimitPerMinute: v.API_RATE_LIMIT_PER_MINUTE,
+      authFailuresPerMinute: v.API_AUTH_FAILURES_PER_MINUTE,
+      trustProxy: v.API_TRUST_PROXY,
+      corsOrigins: v.API_CORS_ORIGINS,
     },
     microsoft: {
-      tenantId,
-      clientId: str(env, 'AZURE_CLIENT_ID', 'provisioner-client'),
-      clientSecret: str(env, 'AZURE_CLIENT_SECRET', 'provisioner-secret'),
-      authorityHost,
-      graphBaseUrl: url(env, 'GRAPH_BASE_URL', sandboxUrl),
-      powerPlatformBaseUrl: url(env, 'POWERPLATFORM_BASE_URL', sandboxUrl),
-      powerPlatformAudience: str(env, 'POWERPLATFORM_AUDIENCE', 'https://service.powerapps.com'),
-      keyVaultUrl,
-      keyVaultDisableChallengeResourceVerification: bool(
-        env,
-        'KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION',
-        false,
-      ),
+      tenantId: v.AZURE_TENANT_ID,
+      clientId: v.AZURE_CLIENT_ID,
+      clientSecret: v.AZURE_CLIENT_SECRET,
+      authorityHost: v.AZURE_AUTHORITY_HOST,
+      graphBaseUrl: v.GRAPH_BASE_URL,
+      powerPlatformBaseUrl: v.POWERPLATFORM_BASE_URL,
+      powerPlatformAudience: v.POWERPLATFORM_AUDIENCE,
+      keyVaultUrl: v.KEYVAULT_URL,
+      keyVaultDisableChallengeResourceVerification: v.KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION,
     },
     worker: {
-      shutdownGraceMs: int(env, 'WORKER_SHUTDOWN_GRACE_MS', 10_000),
-      metricsPort: int(env, 'WORKER_METRICS_PORT', 9464, 0, 65535),
-      maxConcurrentActivities: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 100, 1),
-      maxCachedWorkflows: int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 256, 1),
-      workflowBundlePath: bundlePath(env, 'WORKER_WORKFLOW_BUNDLE'),
+      shutdownGraceMs: v.WORKER_SHUTDOWN_GRACE_MS,
+      metricsPort: v.WORKER_METRICS_PORT,
+      maxConcurrentActivities: v.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxCachedWorkflows: v.WORKER_MAX_CACHED_WORKFLOWS,
+      workflowBundlePath: v.WORKER_WORKFLOW_BUNDLE,
     },
-    sandbox: { url: sandboxUrl, host: str(env, 'SANDBOX_HOST', '127.0.0.1'), port: sandboxPort },
-    codec: parseCodec(env),
-    environmentsFile,
-    environments,
-    workflowTiming: timing(env, 'WORKFLOW_TIMING'),
+    sandbox: { url: v.SANDBOX_URL, host: v.SANDBOX_HOST, port: v.SANDBOX_PORT },
+    codec: codecConfig(v),
+    environmentsFile: v.ENVIRONMENTS_FILE ?? '',
+    // No file: the sandbox's seeded environments at the sandbox's URL.
+    environments: v.ENVIRONMENTS_FILE
+      ? loadEnvironments(v.ENVIRONMENTS_FILE)
+      : sandboxEnvironments(v.SANDBOX_URL).environments,
+    workflowTiming: v.WORKFLOW_TIMING,
   };
-}
-
-const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-/**
- * CODEC_KEYS: comma-separated `id=base64` pairs, each key 32 bytes (AES-256), e.g.
- * `2026-11=q0S...=,2026-05=Zt1...=`. CODEC_CURRENT_KEY_ID picks the encrypting key (default:
- * the first listed). CODEC_TRUSTED_ORIGINS: loopback UI origins trusted without a token.
- */
-export function parseCodec(env: Env): CodecConfig | null {
-  const raw = env.CODEC_KEYS;
-  const trustedOrigins = list(env, 'CODEC_TRUSTED_ORIGINS', []).map((origin) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      throw new ConfigError('CODEC_TRUSTED_ORIGINS', `holds "${origin}", which is not an origin`);
-    }
-    if (!/^https?:$/.test(parsed.protocol) || parsed.origin !== origin.replace(/\/+$/, '')) {
-      throw new ConfigError('CODEC_TRUSTED_ORIGINS', `holds "${origin}", which is not an http(s) origin`);
-    }
-    // Trust without a token is for a UI on the same machine only; anything else must use tokens.
-    if (!LOOPBACK_HOSTS.has(parsed.hostname)) {
-      throw new ConfigError('CODEC_TRUSTED_ORIGINS', `may hold loopback origins only, got "${origin}"`);
-    }
-    return parsed.origin;
-  });
-  if (raw === undefined || raw === '') {
-    if (env.CODEC_CURRENT_KEY_ID) throw new ConfigError('CODEC_CURRENT_KEY_ID', 'is set but CODEC_KEYS is not');
-    if (trustedOrigins.length) throw new ConfigError('CODEC_TRUSTED_ORIGINS', 'is set but CODEC_KEYS is not');
-    return null;
-  }
-  const keys = new Map<string, Buffer>();
-  for (const entry of raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const eq = entry.indexOf('=');
-    const id = eq > 0 ? entry.slice(0, eq) : '';
-    const b64 = entry.slice(eq + 1);
-    // Never echo key material in an error: name the entry by its id (or position) only.
-    if (!KEY_ID.test(id)) {
-      throw new ConfigError(
-        'CODEC_KEYS',
-        `entry ${keys.size + 1} must be "<id>=<base64 key>" with an id of letters, digits, ".", "_" or "-"`,
-      );
-    }
-    if (keys.has(id)) throw new ConfigError('CODEC_KEYS', `repeats the key id "${id}"`);
-    const key = /^[A-Za-z0-9+/_-]+={0,2}$/.test(b64) ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
-    if (key.length !== 32) {
-      throw new ConfigError('CODEC_KEYS', `key "${id}" must be 32 bytes in base64 (openssl rand -base64 32)`);
-    }
-    keys.set(id, key);
-  }
-  if (keys.size === 0) throw new ConfigError('CODEC_KEYS', 'holds no key');
-  const currentKeyId = str(env, 'CODEC_CURRENT_KEY_ID', [...keys.keys()][0]!);
-  if (!keys.has(currentKeyId)) {
-    throw new ConfigError('CODEC_CURRENT_KEY_ID', `names "${currentKeyId}", which is not in CODEC_KEYS`);
-  }
-  return { keys, currentKeyId, trustedOrigins };
-}
-
-const TIMING_KEYS: (keyof ProvisionTiming)[] = [
-  'syncTimeoutMs',
-  'syncPollInitialMs',
-  'syncPollMaxMs',
-  'forceSyncWindowMs',
-  'forceSyncIntervalMs',
-  'verifySettleMs',
-  'verifyMaxReapply',
-  'retryMaxIntervalMs',
-  'stepRetryWindowMs',
-];
-
-/** WORKFLOW_TIMING: a JSON object whose keys are ProvisionTiming fields with non-negative numbers. */
-function timing(env: Env, name: string): Partial<ProvisionTiming> | null {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return null;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(raw);
-  } catch {
-    throw new ConfigError(name, `must be a JSON object, got "${raw}"`);
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new ConfigError(name, `must be a JSON object, got "${raw}"`);
-  }
-  const out: Partial<ProvisionTiming> = {};
-  for (const [key, value] of Object.entries(doc)) {
-    if (!TIMING_KEYS.includes(key as keyof ProvisionTiming)) {
-      throw new ConfigError(name, `has an unknown field "${key}" (known: ${TIMING_KEYS.join(', ')})`);
-    }
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new ConfigError(name, `field "${key}" must be a non-negative number, got ${JSON.stringify(value)}`);
-    }
-    out[key as keyof ProvisionTiming] = value;
-  }
-  return out;
 }
 
 /** Loads the configuration or exits with the message that names the bad variable. */
