@@ -3,7 +3,7 @@
 // and UPNs, OData injection strings that reach the Dataverse layer (they must arrive as one
 // escaped literal), path traversal and junk in ids and query parameters. The rule for every
 // case: a 4xx problem+json answer (or success where the input is legitimate), never a 5xx,
-// never a hang. The property-based campaign driven by the OpenAPI document is scripts/fuzz.sh.
+// never a hang. The property-based campaign driven by the OpenAPI document is test/e2e/fuzz-openapi.test.ts.
 import { randomBytes } from 'node:crypto';
 import { NAMESPACES } from '../helpers/namespaces';
 import { useStack } from '../helpers/lifecycle';
