@@ -1,64 +1,63 @@
-// The environments file (ENVIRONMENTS_FILE, JSON: `{"environments": [...]}`): its schema, and
+// The environments file (ENVIRONMENTS_FILE, JSON: `{"environments": [...]}`): its fields, and
 // its loading into the environments the API and the activities use. Messages name the file,
 // the entry's index and the field.
 import { readFileSync } from 'node:fs';
-import { Type, type Static } from 'typebox';
-import { Value } from 'typebox/value';
-import { ConfigError, decodePointer, fieldProblem } from './errors';
+import { ConfigError } from './errors';
+import {
+  isObject,
+  number,
+  objectProblem,
+  optional,
+  orNull,
+  required,
+  string,
+  stringArray,
+  type FieldValues,
+} from './fields';
 
-const NonEmpty = (description: string) => Type.String({ minLength: 1, expected: 'a non-empty string', description });
+const nonEmpty = string('a non-empty string', (s) => s.length > 0);
 
-/** One environment as the file gives it; fields the schema calls optional get defaults below. */
-const Environment = Type.Object({
-  name: Type.String({
-    pattern: '^[a-z0-9][a-z0-9-]{0,62}$',
-    expected: 'lower-case letters, digits and dashes',
-    description: 'Alias used in the API and the workflow id, e.g. `contoso-prod`',
-  }),
-  dataverseUrl: Type.String({
-    format: 'url',
-    expected: 'a URL',
-    description: 'Dataverse organization URL, e.g. `https://contoso.crm.dynamics.com`',
-  }),
-  powerPlatformEnvironmentId: Type.Optional(
-    NonEmpty("Power Platform environment id (for the admin API's addUser); default: the name"),
+/** One environment as the file gives it; optional fields get defaults below. */
+export const ENVIRONMENT_FIELDS = {
+  name: required(
+    string('lower-case letters, digits and dashes', (s) => /^[a-z0-9][a-z0-9-]{0,62}$/.test(s)),
+    'Alias used in the API and the workflow id, e.g. `contoso-prod`',
   ),
-  licenseSku: NonEmpty('License SKU part number assigned during provisioning, e.g. `DYN365_ENTERPRISE_PLAN1`'),
-  usageLocation: Type.String({
-    pattern: '^[A-Z]{2}$',
-    expected: 'an ISO 3166 alpha-2 code',
-    description: 'Default usage location of the users',
-  }),
-  allowedUpnDomains: Type.Array(Type.String(), {
-    minItems: 1,
-    expected: 'a non-empty array of domain names',
-    description: 'UPN domains a request may use in this environment',
-  }),
-  defaultSecurityRoles: Type.Optional(
-    Type.Union([Type.Array(Type.String()), Type.Null()], {
-      expected: 'an array of role names',
-      description: 'Security roles assigned when the request names none',
-    }),
+  dataverseUrl: required(
+    string('a URL', (s) => URL.canParse(s)),
+    'Dataverse organization URL, e.g. `https://contoso.crm.dynamics.com`',
   ),
-  businessUnit: Type.Optional(
-    Type.Union([Type.String(), Type.Null()], {
-      expected: 'a string or null',
-      description: 'Business unit assigned when the request names none; null: the root',
-    }),
+  powerPlatformEnvironmentId: optional(
+    nonEmpty,
+    "Power Platform environment id (for the admin API's addUser); default: the name",
   ),
-  nonInteractiveLimit: Type.Optional(
-    Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
-      expected: 'a whole number or null',
-      description: 'Override of the non-interactive user limit read from Dataverse',
-    }),
+  licenseSku: required(
+    nonEmpty,
+    'License SKU part number assigned during provisioning, e.g. `DYN365_ENTERPRISE_PLAN1`',
   ),
-});
+  usageLocation: required(
+    string('an ISO 3166 alpha-2 code', (s) => /^[A-Z]{2}$/.test(s)),
+    'Default usage location of the users',
+  ),
+  allowedUpnDomains: required(
+    stringArray('a non-empty array of domain names', 1),
+    'UPN domains a request may use in this environment',
+  ),
+  defaultSecurityRoles: optional(
+    orNull(stringArray('an array of strings'), 'an array of role names'),
+    'Security roles assigned when the request names none',
+  ),
+  businessUnit: optional(
+    orNull(string('a string'), 'a string or null'),
+    'Business unit assigned when the request names none; null: the root',
+  ),
+  nonInteractiveLimit: optional(
+    orNull(number('a whole number', { minimum: 0, integer: true }), 'a whole number or null'),
+    'Override of the non-interactive user limit read from Dataverse',
+  ),
+};
 
-export const EnvironmentsFile = Type.Object({
-  environments: Type.Array(Environment, { minItems: 1 }),
-});
-
-type Entry = Static<typeof Environment>;
+type Entry = FieldValues<typeof ENVIRONMENT_FIELDS>;
 
 /** An environment as the code uses it: the file's entry with its optional fields filled in. */
 export type EnvironmentConfig = Required<Omit<Entry, 'defaultSecurityRoles'>> & { defaultSecurityRoles: string[] };
@@ -72,21 +71,20 @@ export function parseEnvironments(text: string, source: string): EnvironmentConf
   } catch (err) {
     throw new ConfigError(where, `is not valid JSON: ${(err as Error).message}`);
   }
-  const [error] = Value.Errors(EnvironmentsFile, doc);
-  if (error) {
-    // instancePath: /environments/<index>/<field>/…
-    const [, , index, field] = error.instancePath.split('/');
-    if (index === undefined) throw new ConfigError(where, 'must contain a non-empty "environments" array');
-    const at = `${where} environments[${index}]`;
-    const item = (doc as Static<typeof EnvironmentsFile>).environments[Number(index)];
-    if (field !== undefined) throw new ConfigError(at, fieldProblem(Environment, decodePointer(field), item));
-    if (error.keyword === 'required') {
-      throw new ConfigError(at, fieldProblem(Environment, error.params.requiredProperties[0]!, item, true));
-    }
-    throw new ConfigError(at, `must be a JSON object, got ${JSON.stringify(item)}`);
+  const items = isObject(doc) ? doc.environments : undefined;
+  if (!Array.isArray(items) || items.length === 0) {
+    throw new ConfigError(where, 'must contain a non-empty "environments" array');
   }
+  // Every entry is checked before names are compared: a bad entry is reported before a repeat.
+  const entries = items.map((item: unknown, i) => {
+    const at = `${where} environments[${i}]`;
+    if (!isObject(item)) throw new ConfigError(at, `must be a JSON object, got ${JSON.stringify(item)}`);
+    const problem = objectProblem(ENVIRONMENT_FIELDS, item);
+    if (problem !== undefined) throw new ConfigError(at, problem);
+    return item as Entry;
+  });
   const seen = new Set<string>();
-  return (doc as Static<typeof EnvironmentsFile>).environments.map((item, i) => {
+  return entries.map((item, i) => {
     if (seen.has(item.name)) {
       throw new ConfigError(`${where} environments[${i}]`, `repeats the environment name "${item.name}"`);
     }
