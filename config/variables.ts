@@ -2,21 +2,8 @@
 // is optional: with none set, everything points at the sandbox on its default port, so
 // `npm start` needs no manual step. .env.example lists them with these defaults (a unit test
 // keeps the two in step).
-import {
-  filePath,
-  flag,
-  int,
-  json,
-  list,
-  readableFile,
-  resolveVariables,
-  splitList,
-  text,
-  url,
-  variable,
-} from './declare';
-import { expected } from './errors';
-import { LoopbackOrigins, TrustProxy, trustProxyFromText, WorkflowTiming } from './schemas';
+import { filePath, flag, int, json, list, readableFile, resolveVariables, text, url, variable } from './declare';
+import { LoopbackOrigins, TrustProxy, WorkflowTiming } from './schemas';
 
 const PORT = { minimum: 0, maximum: 65535 };
 
@@ -53,7 +40,7 @@ export const VARIABLES = {
     minimum: 1,
     description: 'Failed authentications (401) per address per minute; then 429 until the minute ends',
   }),
-  API_TRUST_PROXY: variable(TrustProxy, trustProxyFromText, {
+  API_TRUST_PROXY: variable(TrustProxy, {
     default: 'false',
     description:
       "Proxies whose X-Forwarded-For gives the caller's address: true, a hop count, or addresses and CIDR ranges",
@@ -92,7 +79,7 @@ export const VARIABLES = {
     description: 'Payload encryption keys, id=base64 (32 bytes each), comma-separated; unset: payloads in clear',
   }),
   CODEC_CURRENT_KEY_ID: text({ description: 'Id of the key that encrypts new payloads; unset: the first key' }),
-  CODEC_TRUSTED_ORIGINS: variable(LoopbackOrigins, splitList, {
+  CODEC_TRUSTED_ORIGINS: variable(LoopbackOrigins, {
     description: 'Loopback UI origins whose codec calls need no token (the dev stack its own UI)',
   }),
 
@@ -139,7 +126,7 @@ export function describeVariables(): VariableDescription[] {
   const { texts } = resolveVariables(VARIABLES, {});
   return Object.entries(VARIABLES).map(([name, v]) => ({
     name,
-    expected: expected(v.schema),
+    expected: v.expected,
     default: v.default ?? null,
     defaultText: texts[name] ?? null,
     description: v.description,
