@@ -143,7 +143,7 @@ function seedEnvironment(name: string): Environment {
   return {
     name,
     organizationId: stableGuid(name, 'organization'),
-    nonInteractiveLimit: 5,
+    nonInteractiveLimit: 7,
     businessUnits: [root, child],
     roles,
     systemUsers: [
