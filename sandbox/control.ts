@@ -3,6 +3,7 @@
 // outages) and to check what the clients did (retries, back-off).
 import type { Ctx, Reply } from './http';
 import { HttpError, empty, isObject, json } from './http';
+import { clientChanges, clientsView } from './control-directory';
 import { type FaultInjector, FaultError, type RequestLog, validateFault } from './faults';
 import { CLIENTS, TENANT_ID, TENANT_NAME, VERIFIED_DOMAINS } from './seed';
 import type { Store } from './store';
@@ -74,7 +75,7 @@ export function stateView(deps: ControlDeps, baseUrl: string): Record<string, un
       ]),
     ),
     secrets: Object.keys(data.secrets),
-    clients: CLIENTS.map((c) => ({ clientId: c.clientId, roles: c.roles })),
+    clients: CLIENTS.map((c) => ({ clientId: c.clientId, roles: c.roles, ...clientsView(data)[c.clientId] })),
   };
 }
 
@@ -88,7 +89,7 @@ const SETTING_KEYS: (keyof Settings)[] = [
 
 function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
   const { store } = deps;
-  const known = [...SETTING_KEYS, 'environments', 'skus'];
+  const known = [...SETTING_KEYS, 'environments', 'skus', 'clients'];
   for (const key of Object.keys(body)) if (!known.includes(key)) throw bad(`'${key}' is not a sandbox setting`);
   const settings = { ...store.data.settings };
   for (const key of SETTING_KEYS) {
@@ -134,10 +135,12 @@ function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
       }
     }
   }
+  const clients = 'clients' in body ? clientChanges(store, body.clients, bad) : [];
   // Everything validated: apply all of it.
   store.data.settings = settings;
   for (const [name, limit] of envChanges) store.environment(name)!.nonInteractiveLimit = limit;
   for (const [skuId, seats] of skuChanges) store.sku(skuId)!.seats = seats;
+  if (clients.length) store.data.clients = { ...clientsView(store.data), ...Object.fromEntries(clients) };
   store.changed();
 }
 
@@ -149,6 +152,7 @@ function configView(deps: ControlDeps): Record<string, unknown> {
       data.environments.map((e) => [e.name, { nonInteractiveLimit: e.nonInteractiveLimit }]),
     ),
     skus: Object.fromEntries(data.skus.map((s) => [s.skuPartNumber, { seats: s.seats }])),
+    clients: clientsView(data),
   };
 }
 

@@ -5,10 +5,13 @@
 import {
   type GraphDeps,
   READ_GROUPS,
+  READ_MEMBERS,
+  READ_MEMBER_OF,
   READ_USERS,
   WRITE_GROUPS,
   context,
   invalidValue,
+  hasRole,
   methodNotAllowed,
   notFound,
   queryError,
@@ -70,11 +73,18 @@ export function groups(ctx: Ctx, deps: GraphDeps, rest: string[]): Reply {
   if (nav !== 'members') throw notFound(ctx, nav);
   if (memberId === undefined) {
     if (ctx.method !== 'GET') throw methodNotAllowed(ctx);
-    requireRole(ctx, READ_GROUPS);
+    requireRole(ctx, READ_MEMBERS);
     const members = group.members.map((m) => deps.store.findUser(m)).filter((u): u is StoredUser => !!u);
+    // "Limited information returned for inaccessible member objects": a caller that may not read
+    // users gets each one's type and id, every other property null.
+    const full = hasRole(ctx, READ_USERS);
+    const view = (u: StoredUser) =>
+      full
+        ? renderUser(u, null)
+        : Object.fromEntries(Object.keys(renderUser(u, null)).map((k) => [k, k === 'id' ? u.user.id : null]));
     return json(200, {
       '@odata.context': context(ctx, 'directoryObjects', null, false),
-      value: members.map((u) => ({ '@odata.type': '#microsoft.graph.user', ...renderUser(u, null) })),
+      value: members.map((u) => ({ '@odata.type': '#microsoft.graph.user', ...view(u) })),
     });
   }
   if (memberId === '$ref' && ctx.method === 'POST') {
@@ -110,7 +120,7 @@ export function groups(ctx: Ctx, deps: GraphDeps, rest: string[]): Reply {
 
 /** GET /users/{id}/memberOf: the groups that list the user as a member. */
 export function memberOf(ctx: Ctx, deps: GraphDeps, key: string): Reply {
-  requireRole(ctx, READ_USERS);
+  requireRole(ctx, READ_MEMBER_OF);
   const u = getUser(ctx, deps, key);
   return json(200, {
     '@odata.context': context(ctx, 'directoryObjects', null, false),
