@@ -1,9 +1,10 @@
 // The control API's directory settings (control.ts applies them with the rest of a PATCH, all or
-// nothing): per client `{"clients": {"<client id>": {permissions, directoryRoles, managementApp}}}`.
+// nothing): per client `{"clients": {"<client id>": {permissions, directoryRoles, managementApp}}}`
+// and per environment `{"environments": {"<env>": {"securityGroupId": "<group id>" | null}}}`.
 // Each validator throws the control API's 400 naming the field and returns what to apply.
 import { DIRECTORY_ROLES, clientSettings } from './directory';
 import { GRAPH_PERMISSIONS } from './graph-shared';
-import { isObject } from './http';
+import { GUID_RE, isObject } from './http';
 import { CLIENTS } from './seed';
 import type { Store } from './store';
 import type { ClientSettings, SandboxData } from './types';
@@ -45,6 +46,16 @@ export function clientChanges(store: Store, value: unknown, bad: Bad): [string, 
     }
     return [clientId, next];
   });
+}
+
+/** `environments.<env>.securityGroupId`: a group of the tenant, or null for none; undefined: unchanged. */
+export function securityGroupChange(store: Store, env: string, value: unknown, bad: Bad): string | null | undefined {
+  if (value === undefined || value === null) return value;
+  const field = `environments.${env}.securityGroupId`;
+  if (typeof value !== 'string' || !GUID_RE.test(value)) throw bad(`${field} must be a group id or null`);
+  const group = store.data.groups.find((g) => g.id === value.toLowerCase());
+  if (!group) throw bad(`${field}: no group '${value}' in the tenant`);
+  return group.id;
 }
 
 /** Every client's current settings, as `GET /_sandbox/config` shows them. */

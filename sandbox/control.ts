@@ -3,7 +3,7 @@
 // outages) and to check what the clients did (retries, back-off).
 import type { Ctx, Reply } from './http';
 import { HttpError, empty, isObject, json } from './http';
-import { clientChanges, clientsView } from './control-directory';
+import { clientChanges, clientsView, securityGroupChange } from './control-directory';
 import { type FaultInjector, FaultError, type RequestLog, validateFault } from './faults';
 import { CLIENTS, TENANT_ID, TENANT_NAME, VERIFIED_DOMAINS } from './seed';
 import type { Store } from './store';
@@ -67,6 +67,7 @@ export function stateView(deps: ControlDeps, baseUrl: string): Record<string, un
           url: `${baseUrl}/dataverse/${e.name}`,
           organizationId: e.organizationId,
           nonInteractiveLimit: e.nonInteractiveLimit,
+          securityGroupId: e.securityGroupId ?? null,
           nonInteractiveUsers: store.nonInteractiveCount(e),
           businessUnits: e.businessUnits,
           roles: e.roles,
@@ -101,13 +102,16 @@ function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
     settings[key] = v;
   }
   const envChanges: [string, number][] = [];
+  const groupChanges: [string, string | null][] = [];
   if ('environments' in body) {
     if (!isObject(body.environments)) throw bad("'environments' must be an object keyed by environment name");
     for (const [name, value] of Object.entries(body.environments)) {
       if (!store.environment(name)) throw bad(`environments: unknown environment '${name}'`);
       if (!isObject(value)) throw bad(`environments.${name} must be an object`);
       for (const key of Object.keys(value)) {
-        if (key !== 'nonInteractiveLimit') throw bad(`environments.${name}.${key} is not a setting`);
+        if (key !== 'nonInteractiveLimit' && key !== 'securityGroupId') {
+          throw bad(`environments.${name}.${key} is not a setting`);
+        }
       }
       const limit = value.nonInteractiveLimit;
       if (limit !== undefined) {
@@ -116,6 +120,8 @@ function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
         }
         envChanges.push([name, limit]);
       }
+      const group = securityGroupChange(store, name, value.securityGroupId, bad);
+      if (group !== undefined) groupChanges.push([name, group]);
     }
   }
   const skuChanges: [string, number][] = [];
@@ -140,6 +146,7 @@ function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
   store.data.settings = settings;
   for (const [name, limit] of envChanges) store.environment(name)!.nonInteractiveLimit = limit;
   for (const [skuId, seats] of skuChanges) store.sku(skuId)!.seats = seats;
+  for (const [name, group] of groupChanges) store.environment(name)!.securityGroupId = group;
   if (clients.length) store.data.clients = { ...clientsView(store.data), ...Object.fromEntries(clients) };
   store.changed();
 }
@@ -149,7 +156,10 @@ function configView(deps: ControlDeps): Record<string, unknown> {
   return {
     ...data.settings,
     environments: Object.fromEntries(
-      data.environments.map((e) => [e.name, { nonInteractiveLimit: e.nonInteractiveLimit }]),
+      data.environments.map((e) => [
+        e.name,
+        { nonInteractiveLimit: e.nonInteractiveLimit, securityGroupId: e.securityGroupId ?? null },
+      ]),
     ),
     skus: Object.fromEntries(data.skus.map((s) => [s.skuPartNumber, { seats: s.seats }])),
     clients: clientsView(data),

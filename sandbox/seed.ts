@@ -144,6 +144,7 @@ function seedEnvironment(name: string): Environment {
     name,
     organizationId: stableGuid(name, 'organization'),
     nonInteractiveLimit: 7,
+    securityGroupId: null,
     businessUnits: [root, child],
     roles,
     systemUsers: [

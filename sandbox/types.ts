@@ -94,6 +94,8 @@ export interface Environment {
   /** Dataverse organization id. */
   organizationId: string;
   nonInteractiveLimit: number;
+  /** The environment's security group (Entra group id): only its members are added. Unset: none. */
+  securityGroupId?: string | null;
   businessUnits: BusinessUnit[];
   roles: Role[];
   systemUsers: SystemUser[];

@@ -65,6 +65,7 @@ export interface SandboxStateDoc {
       url: string;
       organizationId: string;
       nonInteractiveLimit: number;
+      securityGroupId: string | null;
       nonInteractiveUsers: number;
       businessUnits: BusinessUnit[];
       roles: Role[];
@@ -76,13 +77,13 @@ export interface SandboxStateDoc {
 }
 
 export type SandboxConfigPatch = Partial<Settings> & {
-  environments?: Record<string, { nonInteractiveLimit?: number }>;
+  environments?: Record<string, { nonInteractiveLimit?: number; securityGroupId?: string | null }>;
   skus?: Record<string, { seats?: number }>;
   clients?: Record<string, Partial<ClientSettings>>;
 };
 
 export type SandboxConfigDoc = Settings & {
-  environments: Record<string, { nonInteractiveLimit: number }>;
+  environments: Record<string, { nonInteractiveLimit: number; securityGroupId: string | null }>;
   skus: Record<string, { seats: number }>;
   clients: Record<string, ClientSettings>;
 };
