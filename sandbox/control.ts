@@ -3,6 +3,7 @@
 // outages) and to check what the clients did (retries, back-off).
 import type { Ctx, Reply } from './http';
 import { HttpError, empty, isObject, json } from './http';
+import { clientChanges, clientsView, securityGroupChange } from './control-directory';
 import { type FaultInjector, FaultError, type RequestLog, validateFault } from './faults';
 import { CLIENTS, TENANT_ID, TENANT_NAME, VERIFIED_DOMAINS } from './seed';
 import type { Store } from './store';
@@ -66,6 +67,7 @@ export function stateView(deps: ControlDeps, baseUrl: string): Record<string, un
           url: `${baseUrl}/dataverse/${e.name}`,
           organizationId: e.organizationId,
           nonInteractiveLimit: e.nonInteractiveLimit,
+          securityGroupId: e.securityGroupId ?? null,
           nonInteractiveUsers: store.nonInteractiveCount(e),
           businessUnits: e.businessUnits,
           roles: e.roles,
@@ -74,7 +76,7 @@ export function stateView(deps: ControlDeps, baseUrl: string): Record<string, un
       ]),
     ),
     secrets: Object.keys(data.secrets),
-    clients: CLIENTS.map((c) => ({ clientId: c.clientId, roles: c.roles })),
+    clients: CLIENTS.map((c) => ({ clientId: c.clientId, roles: c.roles, ...clientsView(data)[c.clientId] })),
   };
 }
 
@@ -88,7 +90,7 @@ const SETTING_KEYS: (keyof Settings)[] = [
 
 function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
   const { store } = deps;
-  const known = [...SETTING_KEYS, 'environments', 'skus'];
+  const known = [...SETTING_KEYS, 'environments', 'skus', 'clients'];
   for (const key of Object.keys(body)) if (!known.includes(key)) throw bad(`'${key}' is not a sandbox setting`);
   const settings = { ...store.data.settings };
   for (const key of SETTING_KEYS) {
@@ -100,13 +102,16 @@ function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
     settings[key] = v;
   }
   const envChanges: [string, number][] = [];
+  const groupChanges: [string, string | null][] = [];
   if ('environments' in body) {
     if (!isObject(body.environments)) throw bad("'environments' must be an object keyed by environment name");
     for (const [name, value] of Object.entries(body.environments)) {
       if (!store.environment(name)) throw bad(`environments: unknown environment '${name}'`);
       if (!isObject(value)) throw bad(`environments.${name} must be an object`);
       for (const key of Object.keys(value)) {
-        if (key !== 'nonInteractiveLimit') throw bad(`environments.${name}.${key} is not a setting`);
+        if (key !== 'nonInteractiveLimit' && key !== 'securityGroupId') {
+          throw bad(`environments.${name}.${key} is not a setting`);
+        }
       }
       const limit = value.nonInteractiveLimit;
       if (limit !== undefined) {
@@ -115,6 +120,8 @@ function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
         }
         envChanges.push([name, limit]);
       }
+      const group = securityGroupChange(store, name, value.securityGroupId, bad);
+      if (group !== undefined) groupChanges.push([name, group]);
     }
   }
   const skuChanges: [string, number][] = [];
@@ -134,10 +141,13 @@ function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
       }
     }
   }
+  const clients = 'clients' in body ? clientChanges(store, body.clients, bad) : [];
   // Everything validated: apply all of it.
   store.data.settings = settings;
   for (const [name, limit] of envChanges) store.environment(name)!.nonInteractiveLimit = limit;
   for (const [skuId, seats] of skuChanges) store.sku(skuId)!.seats = seats;
+  for (const [name, group] of groupChanges) store.environment(name)!.securityGroupId = group;
+  if (clients.length) store.data.clients = { ...clientsView(store.data), ...Object.fromEntries(clients) };
   store.changed();
 }
 
@@ -146,9 +156,13 @@ function configView(deps: ControlDeps): Record<string, unknown> {
   return {
     ...data.settings,
     environments: Object.fromEntries(
-      data.environments.map((e) => [e.name, { nonInteractiveLimit: e.nonInteractiveLimit }]),
+      data.environments.map((e) => [
+        e.name,
+        { nonInteractiveLimit: e.nonInteractiveLimit, securityGroupId: e.securityGroupId ?? null },
+      ]),
     ),
     skus: Object.fromEntries(data.skus.map((s) => [s.skuPartNumber, { seats: s.seats }])),
+    clients: clientsView(data),
   };
 }
 

@@ -1,6 +1,7 @@
 // Entra ID (the Microsoft identity platform v2.0 endpoints) for the client-credentials grant:
 // OpenID metadata, the token endpoint and the signing keys, with the real error bodies
 // (`invalid_client` AADSTS7000215 for a wrong secret, and so on).
+import { asIssued } from './directory';
 import type { Ctx, Reply } from './http';
 import { HttpError, isObject, json, oauthError } from './http';
 import {
@@ -151,7 +152,8 @@ async function token(ctx: Ctx, tenant: string, deps: EntraDeps): Promise<Reply> 
     );
   }
   const lifetime = deps.store.data.settings.tokenLifetimeSeconds;
-  const issued = await deps.tokens.issue(client, audience, lifetime);
+  const issuedFor = asIssued(client, deps.store.data);
+  const issued = await deps.tokens.issue(issuedFor.client, audience, lifetime, issuedFor.claims);
   return json(
     200,
     {

@@ -5,10 +5,13 @@
 import {
   type GraphDeps,
   READ_GROUPS,
+  READ_MEMBERS,
+  READ_MEMBER_OF,
   READ_USERS,
   WRITE_GROUPS,
   context,
   invalidValue,
+  hasRole,
   methodNotAllowed,
   notFound,
   queryError,
@@ -70,11 +73,18 @@ export function groups(ctx: Ctx, deps: GraphDeps, rest: string[]): Reply {
   if (nav !== 'members') throw notFound(ctx, nav);
   if (memberId === undefined) {
     if (ctx.method !== 'GET') throw methodNotAllowed(ctx);
-    requireRole(ctx, READ_GROUPS);
+    requireRole(ctx, READ_MEMBERS);
     const members = group.members.map((m) => deps.store.findUser(m)).filter((u): u is StoredUser => !!u);
+    // "Limited information returned for inaccessible member objects": a caller that may not read
+    // users gets each one's type and id, every other property null.
+    const full = hasRole(ctx, READ_USERS);
+    const view = (u: StoredUser) =>
+      full
+        ? renderUser(u, null)
+        : Object.fromEntries(Object.keys(renderUser(u, null)).map((k) => [k, k === 'id' ? u.user.id : null]));
     return json(200, {
       '@odata.context': context(ctx, 'directoryObjects', null, false),
-      value: members.map((u) => ({ '@odata.type': '#microsoft.graph.user', ...renderUser(u, null) })),
+      value: members.map((u) => ({ '@odata.type': '#microsoft.graph.user', ...view(u) })),
     });
   }
   if (memberId === '$ref' && ctx.method === 'POST') {
@@ -94,6 +104,7 @@ export function groups(ctx: Ctx, deps: GraphDeps, rest: string[]): Reply {
       );
     }
     group.members.push(u.user.id);
+    u.changedAt = ctx.now; // environments restricted to the group see it at their next sync
     deps.store.changed();
     return empty(204);
   }
@@ -102,6 +113,7 @@ export function groups(ctx: Ctx, deps: GraphDeps, rest: string[]): Reply {
     const u = deps.store.findUser(memberId);
     if (!u || !group.members.includes(u.user.id)) throw notFound(ctx, memberId);
     group.members = group.members.filter((x) => x !== u.user.id);
+    u.changedAt = ctx.now;
     deps.store.changed();
     return empty(204);
   }
@@ -110,7 +122,7 @@ export function groups(ctx: Ctx, deps: GraphDeps, rest: string[]): Reply {
 
 /** GET /users/{id}/memberOf: the groups that list the user as a member. */
 export function memberOf(ctx: Ctx, deps: GraphDeps, key: string): Reply {
-  requireRole(ctx, READ_USERS);
+  requireRole(ctx, READ_MEMBER_OF);
   const u = getUser(ctx, deps, key);
   return json(200, {
     '@odata.context': context(ctx, 'directoryObjects', null, false),

@@ -6,7 +6,7 @@ import type * as Graph from '@microsoft/microsoft-graph-types';
 import {
   ASSIGN_LICENSES,
   type GraphDeps,
-  READ_ORG,
+  READ_SKUS,
   context,
   invalidValue,
   notFound,
@@ -139,7 +139,7 @@ const SKU_SCHEMA: EntitySchema = {
 };
 
 export function subscribedSkus(ctx: Ctx, deps: GraphDeps, id: string | undefined): Reply {
-  requireRole(ctx, READ_ORG);
+  requireRole(ctx, READ_SKUS);
   let select: string[] | null;
   try {
     select = parseSelect(ctx.query.get('$select'), { typeName: 'microsoft.graph.subscribedSku', schema: SKU_SCHEMA });

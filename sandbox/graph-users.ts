@@ -4,13 +4,17 @@
 // setting), as a directory replica that has not caught up yet would be.
 import { randomUUID } from 'node:crypto';
 import {
+  DELETE_USERS,
   type GraphDeps,
+  PASSWORD_ROLES,
   READ_USERS,
+  SET_PASSWORD,
   WRITE_USERS,
   context,
   notFound,
   queryError,
   readBodyObject,
+  requireDirectoryRole,
   requireRole,
 } from './graph-shared';
 import { USER_SCHEMA, USER_TYPE, applyUserBody, renderUser, userView, validateUserBody } from './graph-user-schema';
@@ -143,6 +147,12 @@ export function updateUser(ctx: Ctx, deps: GraphDeps, key: string): Reply {
   requireRole(ctx, WRITE_USERS);
   const u = getUser(ctx, deps, key);
   const body = readBodyObject(ctx);
+  if ('passwordProfile' in body) {
+    // Resetting an existing user's password takes a directory role besides the permission
+    // (creating a user with a password does not).
+    requireRole(ctx, SET_PASSWORD);
+    requireDirectoryRole(ctx, PASSWORD_ROLES);
+  }
   const { password } = validateUserBody(ctx, deps, body, u);
   const wasEnabled = u.user.accountEnabled;
   applyUserBody(u, body);
@@ -153,7 +163,7 @@ export function updateUser(ctx: Ctx, deps: GraphDeps, key: string): Reply {
 }
 
 export function deleteUser(ctx: Ctx, deps: GraphDeps, key: string): Reply {
-  requireRole(ctx, WRITE_USERS);
+  requireRole(ctx, DELETE_USERS);
   const u = getUser(ctx, deps, key);
   u.deletedAt = ctx.now;
   u.changedAt = ctx.now;

@@ -7,7 +7,7 @@
 // and graph-groups.ts, on the helpers of graph-shared.ts.
 import { groups, memberOf } from './graph-groups';
 import { assignLicense, subscribedSkus } from './graph-licenses';
-import { type GraphDeps, READ_ORG, READ_USERS, context, methodNotAllowed, requireRole } from './graph-shared';
+import { type GraphDeps, READ_DOMAINS, READ_ORG, context, methodNotAllowed, requireRole } from './graph-shared';
 import { createUser, deleteUser, listUsers, readUser, updateUser } from './graph-users';
 import type { Ctx, Reply } from './http';
 import { bearerToken, graphError, json } from './http';
@@ -87,7 +87,7 @@ export async function handleGraph(ctx: Ctx, deps: GraphDeps): Promise<Reply> {
         ],
       });
     case 'domains':
-      requireRole(ctx, [...READ_ORG, ...READ_USERS]);
+      requireRole(ctx, READ_DOMAINS);
       return json(200, {
         '@odata.context': context(ctx, 'domains', null, false),
         value: VERIFIED_DOMAINS.map((id, i) => ({ id, isDefault: i === 0, isInitial: i === 0, isVerified: true })),

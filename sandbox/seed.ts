@@ -1,7 +1,7 @@
 // The sandbox's default tenant (sandbox/README.md). Ids are fixed (derived from names),
 // so a reset or a restart gives the same business units, roles and SKU ids every time.
 import { createHash } from 'node:crypto';
-import type { Client, Environment, SandboxData, Settings, Sku } from './types';
+import type { Client, ClientSettings, Environment, SandboxData, Settings, Sku } from './types';
 
 export const TENANT_NAME = 'contoso.onmicrosoft.com';
 export const TENANT_ID = '6e1f3b5a-7c2d-4e8f-9a0b-1c2d3e4f5a6b';
@@ -43,7 +43,7 @@ export const CLIENTS: Client[] = [
         'User.ReadWrite.All',
         'LicenseAssignment.ReadWrite.All',
         'GroupMember.ReadWrite.All',
-        'Organization.Read.All',
+        'LicenseAssignment.Read.All',
       ],
     },
     powerPlatformAdmin: true,
@@ -143,7 +143,8 @@ function seedEnvironment(name: string): Environment {
   return {
     name,
     organizationId: stableGuid(name, 'organization'),
-    nonInteractiveLimit: 5,
+    nonInteractiveLimit: 7,
+    securityGroupId: null,
     businessUnits: [root, child],
     roles,
     systemUsers: [
@@ -187,7 +188,25 @@ export function seedData(): SandboxData {
     ],
     environments: ENVIRONMENT_NAMES.map(seedEnvironment),
     secrets: {},
+    clients: seedClientSettings(),
   };
+}
+
+/** Directory roles of the seeded service principals (the provisioner sets passwords: sandbox/README.md). */
+export const SEED_DIRECTORY_ROLES: Record<string, string[]> = { 'provisioner-client': ['User Administrator'] };
+
+/** Each seeded client's Graph permissions, directory roles and management-app registration. */
+export function seedClientSettings(): Record<string, ClientSettings> {
+  return Object.fromEntries(
+    CLIENTS.map((c) => [
+      c.clientId,
+      {
+        permissions: [...(c.roles[GRAPH_AUDIENCE] ?? [])],
+        directoryRoles: [...(SEED_DIRECTORY_ROLES[c.clientId] ?? [])],
+        managementApp: c.powerPlatformAdmin,
+      },
+    ]),
+  );
 }
 
 export function findClient(clientId: string): Client | undefined {

@@ -100,6 +100,12 @@ export class Store {
     return this.data.environments.find((e) => e.name === name.toLowerCase());
   }
 
+  /** Whether the environment takes the user: it has no security group, or the user is a member. */
+  inSecurityGroup(env: Environment, u: StoredUser): boolean {
+    if (!env.securityGroupId) return true;
+    return this.data.groups.some((g) => g.id === env.securityGroupId && g.members.includes(u.user.id));
+  }
+
   /** Enabled, non-application users in mode 4: what counts toward the limit. */
   nonInteractiveCount(env: Environment): number {
     return env.systemUsers.filter(
@@ -144,8 +150,11 @@ export class Store {
     const licensed = this.dataverseLicensed(u);
     const existing = env.systemUsers.find((s) => s.azureactivedirectoryobjectid === u.user.id);
     const stamp = new Date(now).toISOString();
+    // An environment restricted to a security group adds only its members, and disables a user
+    // that leaves the group (or that was there before the group was set).
+    const member = this.inSecurityGroup(env, u);
     if (!existing) {
-      if (!licensed || u.user.accountEnabled === false) return false;
+      if (!licensed || u.user.accountEnabled === false || !member) return false;
       const root = env.businessUnits.find((b) => b._parentbusinessunitid_value === null)!;
       env.systemUsers.push({
         systemuserid: randomUUID(),
@@ -172,6 +181,7 @@ export class Store {
     const disabled =
       u.deletedAt !== null ||
       u.user.accountEnabled === false ||
+      !member ||
       (!licensed && existing.accessmode !== ACCESS_MODE.nonInteractive);
     const fullname = u.user.displayName ?? existing.fullname;
     if (

@@ -27,6 +27,8 @@ export interface TokenClaims {
   oid: string;
   sub: string;
   roles?: string[];
+  /** Directory role template ids of the service principal. */
+  wids?: string[];
   iat: number;
   nbf: number;
   exp: number;
@@ -82,6 +84,7 @@ export class TokenService {
     client: Client,
     audience: string,
     lifetimeSeconds: number,
+    extraClaims: Record<string, unknown> = {},
   ): Promise<{ token: string; expiresIn: number }> {
     const now = Math.floor(Date.now() / 1000);
     const roles = client.roles[audience];
@@ -96,6 +99,7 @@ export class TokenService {
       uti: randomUUID().replace(/-/g, '').slice(0, 22),
     };
     if (roles && roles.length) payload.roles = roles;
+    Object.assign(payload, extraClaims);
     const token = await new SignJWT(payload)
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.kid })
       .setIssuer(this.issuer)

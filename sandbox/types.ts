@@ -94,6 +94,8 @@ export interface Environment {
   /** Dataverse organization id. */
   organizationId: string;
   nonInteractiveLimit: number;
+  /** The environment's security group (Entra group id): only its members are added. Unset: none. */
+  securityGroupId?: string | null;
   businessUnits: BusinessUnit[];
   roles: Role[];
   systemUsers: SystemUser[];
@@ -131,6 +133,8 @@ export interface SandboxData {
   groups: Group[];
   environments: Environment[];
   secrets: Record<string, SecretVersion[]>;
+  /** Per-client directory settings by client id (unset in state saved before they existed: the seed's). */
+  clients?: Record<string, ClientSettings>;
 }
 
 export interface Fault {
@@ -164,4 +168,14 @@ export interface RequestLogEntry {
   clientId: string | null;
   /** The injected fault, if any. */
   fault: { index: number; status: number | null; delayMs: number; after: boolean } | null;
+}
+
+/** What the tenant grants one app registration, changed through the control API's `clients`. */
+export interface ClientSettings {
+  /** Microsoft Graph application permissions (the `roles` of its Graph tokens). */
+  permissions: string[];
+  /** Entra directory roles of its service principal, by display name (template ids in `wids`). */
+  directoryRoles: string[];
+  /** Registered as a Power Platform admin management application. */
+  managementApp: boolean;
 }

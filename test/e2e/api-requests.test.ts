@@ -192,7 +192,7 @@ describe('list, environments, capacity', () => {
     expect(envs.body.items.map((e) => e.name)).toEqual(['contoso-prod', 'contoso-test']);
     expect(JSON.stringify(envs.body)).not.toMatch(/secret/i);
 
-    await e2e.stack.control.config({ environments: { 'contoso-test': { nonInteractiveLimit: 7 } } });
+    await e2e.stack.control.config({ environments: { 'contoso-test': { nonInteractiveLimit: 9 } } });
     const state = await e2e.stack.control.state();
     const env = state.environments['contoso-test']!;
     const res = await call<Record<string, number>>(envs.body.items[1]!.links.capacity, 'GET', '', {
@@ -201,10 +201,10 @@ describe('list, environments, capacity', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       environment: 'contoso-test',
-      limit: 7,
+      limit: 9,
       used: env.nonInteractiveUsers,
       reserved: 0,
-      available: Math.max(0, 7 - env.nonInteractiveUsers),
+      available: Math.max(0, 9 - env.nonInteractiveUsers),
     });
   });
 });

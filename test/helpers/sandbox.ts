@@ -7,7 +7,16 @@ import { Client } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import { DynamicsWebApi } from 'dynamics-web-api';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../sandbox/server';
-import type { BusinessUnit, Fault, Group, RequestLogEntry, Role, Settings, SystemUser } from '../../sandbox/types';
+import type {
+  BusinessUnit,
+  ClientSettings,
+  Fault,
+  Group,
+  RequestLogEntry,
+  Role,
+  Settings,
+  SystemUser,
+} from '../../sandbox/types';
 import type * as GraphTypes from '@microsoft/microsoft-graph-types';
 
 export type { Sandbox, Fault, RequestLogEntry, SystemUser };
@@ -56,6 +65,7 @@ export interface SandboxStateDoc {
       url: string;
       organizationId: string;
       nonInteractiveLimit: number;
+      securityGroupId: string | null;
       nonInteractiveUsers: number;
       businessUnits: BusinessUnit[];
       roles: Role[];
@@ -63,17 +73,19 @@ export interface SandboxStateDoc {
     }
   >;
   secrets: string[];
-  clients: { clientId: string; roles: Record<string, string[]> }[];
+  clients: ({ clientId: string; roles: Record<string, string[]> } & ClientSettings)[];
 }
 
 export type SandboxConfigPatch = Partial<Settings> & {
-  environments?: Record<string, { nonInteractiveLimit?: number }>;
+  environments?: Record<string, { nonInteractiveLimit?: number; securityGroupId?: string | null }>;
   skus?: Record<string, { seats?: number }>;
+  clients?: Record<string, Partial<ClientSettings>>;
 };
 
 export type SandboxConfigDoc = Settings & {
-  environments: Record<string, { nonInteractiveLimit: number }>;
+  environments: Record<string, { nonInteractiveLimit: number; securityGroupId: string | null }>;
   skus: Record<string, { seats: number }>;
+  clients: Record<string, ClientSettings>;
 };
 
 export class SandboxControlError extends Error {

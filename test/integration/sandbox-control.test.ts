@@ -47,7 +47,7 @@ describe('state, reset and config', () => {
     });
     expect(Object.keys(state.environments)).toEqual(['contoso-prod', 'contoso-test']);
     for (const env of Object.values(state.environments)) {
-      expect(env.nonInteractiveLimit).toBe(5);
+      expect(env.nonInteractiveLimit).toBe(7);
       expect(env.nonInteractiveUsers).toBe(0);
       expect([...new Set(env.roles.map((r) => r.name))].sort()).toEqual([
         'Basic User',
@@ -81,14 +81,14 @@ describe('state, reset and config', () => {
       syncDelayMs: 10,
       licensePropagationMs: 20,
       revertWindowMs: 30,
-      environments: { 'contoso-test': { nonInteractiveLimit: 7 } },
+      environments: { 'contoso-test': { nonInteractiveLimit: 9 } },
       skus: { [SKU_PART]: { seats: 2 } },
     });
     expect(applied).toMatchObject({
       syncDelayMs: 10,
       licensePropagationMs: 20,
       revertWindowMs: 30,
-      environments: { 'contoso-prod': { nonInteractiveLimit: 5 }, 'contoso-test': { nonInteractiveLimit: 7 } },
+      environments: { 'contoso-prod': { nonInteractiveLimit: 7 }, 'contoso-test': { nonInteractiveLimit: 9 } },
       skus: { [SKU_PART]: { seats: 2 } },
     });
     expect(await control.getConfig()).toEqual(applied);

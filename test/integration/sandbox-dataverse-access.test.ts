@@ -16,7 +16,7 @@ describe('access mode and the non-interactive limit', () => {
       `${dataverseUrl(sandbox, PROD)}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.RetrieveOrganizationResourcesResponse`,
     );
     expect(res.OrganizationResources).toMatchObject({
-      MaxNumberOfNonInteractiveUsers: 5,
+      MaxNumberOfNonInteractiveUsers: 7,
       CurrentNumberOfNonInteractiveUsers: 0,
     });
     const { su } = await syncedUser(`count@${DOMAIN}`);

@@ -1,9 +1,19 @@
 // Contract tests of the sandbox's Microsoft Graph through the real Graph SDK client: licenses
 // (assignLicense, subscribedSkus and the seats they count) and group membership (members/$ref).
-import { DOMAIN, SKU_ID, SKU_PART, createUser, graphError, license, unlicense } from '../helpers/sandbox';
+import {
+  DOMAIN,
+  SKU_ID,
+  SKU_PART,
+  createUser,
+  credential,
+  graphClient,
+  graphError,
+  license,
+  unlicense,
+} from '../helpers/sandbox';
 import { useSandbox } from '../helpers/lifecycle';
 
-const { control, graph } = useSandbox({ reset: true });
+const { sandbox, control, graph } = useSandbox({ reset: true });
 
 describe('licenses', () => {
   async function seats() {
@@ -93,11 +103,21 @@ describe('group membership', () => {
       value: { id: string; '@odata.type': string }[];
     };
     expect(members.value).toEqual([expect.objectContaining({ id, '@odata.type': '#microsoft.graph.user' })]);
-    const memberOf = (await graph.api(`/users/${id}/memberOf`).get()) as { value: { id: string }[] };
+    // Another user's memberOf takes Directory.Read.All in app-only access (in a new token).
+    expect((await graphError(graph.api(`/users/${id}/memberOf`).get())).status).toBe(403);
+    const { permissions } = (await control.getConfig()).clients['provisioner-client']!;
+    await control.config({
+      clients: { 'provisioner-client': { permissions: [...permissions, 'Directory.Read.All'] } },
+    });
+    const reader = graphClient(sandbox, credential(sandbox));
+    const memberOf = (await reader.api(`/users/${id}/memberOf`).get()) as { value: { id: string }[] };
     expect(memberOf.value.map((g) => g.id)).toEqual([groupId]);
     const dup = await graphError(graph.api(`/groups/${groupId}/members/$ref`).post(ref));
     expect(dup.status).toBe(400);
-    expect(dup.body.error.message).toMatch(/added object references already exist/);
+    expect(dup.body.error).toMatchObject({
+      code: 'Request_BadRequest',
+      message: "One or more added object references already exist for the following modified properties: 'members'.",
+    });
     await graph.api(`/groups/${groupId}/members/${id}/$ref`).delete();
     expect(((await graph.api(`/groups/${groupId}/members`).get()) as { value: unknown[] }).value).toEqual([]);
     expect((await graphError(graph.api(`/groups/${groupId}/members/${id}/$ref`).delete())).status).toBe(404);

@@ -189,18 +189,18 @@ test('a request terminated while holding a slot does not leak it: the next reque
 }, 60_000);
 
 test('readEnvironmentCapacity (run by the API) returns the live limit and count from Dataverse', async () => {
-  await control.config({ environments: { 'contoso-test': { nonInteractiveLimit: 7 } } });
+  await control.config({ environments: { 'contoso-test': { nonInteractiveLimit: 9 } } });
   const read = () =>
     tw.client.workflow.execute(READ_CAPACITY_WORKFLOW_TYPE, {
       taskQueue: tw.taskQueue,
       workflowId: `niu-capacity-read:contoso-test:${Date.now()}`,
       args: ['contoso-test'],
     }) as Promise<EnvironmentCapacity>;
-  expect(await read()).toEqual({ limit: 7, used: 0 });
+  expect(await read()).toEqual({ limit: 9, used: 0 });
   await (
     await startProvision(tw, provisionInput('svc-counted@contoso.onmicrosoft.com', { environment: 'contoso-test' }))
   ).result();
-  expect(await read()).toEqual({ limit: 7, used: 1 });
+  expect(await read()).toEqual({ limit: 9, used: 1 });
 });
 
 test('the admission entity decides from a read under 2 s old, and reads again after a release', async () => {
