@@ -64,19 +64,24 @@ async function readValid(dir: string): Promise<SandboxCertificates | null> {
   }
 }
 
-async function writeAtomic(file: string, text: string, mode: number): Promise<void> {
+export async function writeAtomic(file: string, text: string, mode: number): Promise<void> {
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   await writeFile(tmp, text, { mode });
   await rename(tmp, file);
 }
 
-function pkcs8Pem(der: ArrayBuffer): string {
+export function pkcs8Pem(der: ArrayBuffer): string {
   return x509.PemConverter.encode(der, 'PRIVATE KEY');
+}
+
+/** Points @peculiar/x509 at Node's WebCrypto (once per process is enough; repeating is harmless). */
+export function useNodeCrypto(): void {
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 }
 
 async function generate(dir: string): Promise<void> {
   const crypto = webcrypto;
-  x509.cryptoProvider.set(crypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  useNodeCrypto();
   const now = new Date(Date.now() - 60_000); // tolerate small clock skew between processes
   const caKeys = (await crypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const caCert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -124,7 +129,8 @@ async function generate(dir: string): Promise<void> {
   await writeAtomic(f.ca, caCert.toString('pem') + '\n', 0o644);
 }
 
-async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+/** Runs `fn` holding the certificate directory's lock (one generator at a time, across processes). */
+export async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   const lock = path.join(dir, '.ca.lock');
   const deadline = Date.now() + 2 * LOCK_STALE_MS;
   for (;;) {

@@ -3,7 +3,14 @@
 // outages) and to check what the clients did (retries, back-off).
 import type { Ctx, Reply } from './http';
 import { HttpError, empty, isObject, json } from './http';
+import {
+  type ClientCredentialRegistry,
+  CredentialConfigError,
+  parseClientsPatch,
+  parseManagedIdentityPatch,
+} from './credentials';
 import { type FaultInjector, FaultError, type RequestLog, validateFault } from './faults';
+import { type FederationIssuer, mintRequest } from './federation';
 import { CLIENTS, TENANT_ID, TENANT_NAME, VERIFIED_DOMAINS } from './seed';
 import type { Store } from './store';
 import type { Fault, Settings } from './types';
@@ -12,6 +19,8 @@ export interface ControlDeps {
   store: Store;
   faults: FaultInjector;
   log: RequestLog;
+  credentials: ClientCredentialRegistry;
+  federation: FederationIssuer;
 }
 
 function bad(message: string): HttpError {
@@ -88,7 +97,7 @@ const SETTING_KEYS: (keyof Settings)[] = [
 
 function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
   const { store } = deps;
-  const known = [...SETTING_KEYS, 'environments', 'skus'];
+  const known = [...SETTING_KEYS, 'environments', 'skus', 'apiTokenVersion', 'clients', 'managedIdentity'];
   for (const key of Object.keys(body)) if (!known.includes(key)) throw bad(`'${key}' is not a sandbox setting`);
   const settings = { ...store.data.settings };
   for (const key of SETTING_KEYS) {
@@ -99,6 +108,11 @@ function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
       throw bad(`'${key}' must be a whole number >= ${min}`);
     settings[key] = v;
   }
+  if ('apiTokenVersion' in body) {
+    if (body.apiTokenVersion !== 1 && body.apiTokenVersion !== 2) throw bad("'apiTokenVersion' must be 1 or 2");
+    settings.apiTokenVersion = body.apiTokenVersion;
+  }
+  const credentialChanges = credentialPatch(deps, body);
   const envChanges: [string, number][] = [];
   if ('environments' in body) {
     if (!isObject(body.environments)) throw bad("'environments' must be an object keyed by environment name");
@@ -138,7 +152,21 @@ function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
   store.data.settings = settings;
   for (const [name, limit] of envChanges) store.environment(name)!.nonInteractiveLimit = limit;
   for (const [skuId, seats] of skuChanges) store.sku(skuId)!.seats = seats;
+  for (const apply of credentialChanges) apply(deps.credentials);
   store.changed();
+}
+
+/** The `clients` (certificates, federated credentials) and `managedIdentity` parts of a PATCH, checked. */
+function credentialPatch(deps: ControlDeps, body: Record<string, unknown>) {
+  try {
+    return [
+      ...('clients' in body ? parseClientsPatch(body.clients) : []),
+      ...('managedIdentity' in body ? [parseManagedIdentityPatch(body.managedIdentity, deps.store)] : []),
+    ];
+  } catch (err) {
+    if (err instanceof CredentialConfigError) throw bad(err.message);
+    throw err;
+  }
 }
 
 function configView(deps: ControlDeps): Record<string, unknown> {
@@ -149,10 +177,13 @@ function configView(deps: ControlDeps): Record<string, unknown> {
       data.environments.map((e) => [e.name, { nonInteractiveLimit: e.nonInteractiveLimit }]),
     ),
     skus: Object.fromEntries(data.skus.map((s) => [s.skuPartNumber, { seats: s.seats }])),
+    apiTokenVersion: data.settings.apiTokenVersion ?? 1,
+    clients: deps.credentials.view(),
+    managedIdentity: { clientId: deps.credentials.managedIdentityClientId() },
   };
 }
 
-export function handleControl(ctx: Ctx, deps: ControlDeps): Reply {
+export async function handleControl(ctx: Ctx, deps: ControlDeps): Promise<Reply> {
   if (!isLoopback(ctx.req.socket.remoteAddress)) {
     return json(403, { error: { code: 'Forbidden', message: 'The sandbox control API answers only on loopback.' } });
   }
@@ -213,6 +244,10 @@ export function handleControl(ctx: Ctx, deps: ControlDeps): Reply {
     case 'DELETE requests':
       deps.log.clear();
       return empty(204);
+    case 'POST federation/token': {
+      const minted = await deps.federation.mint(mintRequest(body));
+      return json(200, { token: minted.token, issuer: deps.federation.issuer, expiresOn: minted.expiresOn });
+    }
     default:
       return json(404, { error: { code: 'NotFound', message: `No control route ${route}` } });
   }

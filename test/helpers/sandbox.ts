@@ -7,7 +7,16 @@ import { Client } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import { DynamicsWebApi } from 'dynamics-web-api';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../sandbox/server';
-import type { BusinessUnit, Fault, Group, RequestLogEntry, Role, Settings, SystemUser } from '../../sandbox/types';
+import type {
+  BusinessUnit,
+  Fault,
+  FederatedCredential,
+  Group,
+  RequestLogEntry,
+  Role,
+  Settings,
+  SystemUser,
+} from '../../sandbox/types';
 import type * as GraphTypes from '@microsoft/microsoft-graph-types';
 
 export type { Sandbox, Fault, RequestLogEntry, SystemUser };
@@ -69,11 +78,22 @@ export interface SandboxStateDoc {
 export type SandboxConfigPatch = Partial<Settings> & {
   environments?: Record<string, { nonInteractiveLimit?: number }>;
   skus?: Record<string, { seats?: number }>;
+  clients?: Record<string, { certificates?: string[]; federatedCredentials?: Partial<FederatedCredential>[] }>;
+  managedIdentity?: { clientId: string };
 };
 
 export type SandboxConfigDoc = Settings & {
   environments: Record<string, { nonInteractiveLimit: number }>;
   skus: Record<string, { seats: number }>;
+  apiTokenVersion: number;
+  clients: Record<
+    string,
+    {
+      certificates: { thumbprint: string; thumbprintSha256: string; subject: string; notAfter: string }[];
+      federatedCredentials: FederatedCredential[];
+    }
+  >;
+  managedIdentity: { clientId: string };
 };
 
 export class SandboxControlError extends Error {
@@ -116,6 +136,9 @@ export function sandboxControl(url: string) {
       return doc.requests;
     },
     clearRequests: () => call<void>('DELETE', 'requests'),
+    /** A token of the sandbox's federation issuer (POST /_sandbox/federation/token). */
+    federationToken: (request: { subject: string; audience?: string; lifetimeSeconds?: number }) =>
+      call<{ token: string; issuer: string; expiresOn: number }>('POST', 'federation/token', request),
   };
 }
 
