@@ -130,7 +130,7 @@ async function generate(dir: string): Promise<void> {
 }
 
 /** Runs `fn` holding the certificate directory's lock (one generator at a time, across processes). */
-export async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   const lock = path.join(dir, '.ca.lock');
   const deadline = Date.now() + 2 * LOCK_STALE_MS;
   for (;;) {
@@ -153,18 +153,36 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T>
   }
 }
 
-/** Creates (once) the sandbox CA and server certificate in `dir` and returns them. */
-export async function ensureCertificates(dir: string): Promise<SandboxCertificates> {
-  const existing = await readValid(dir);
+/**
+ * What `read` finds valid in `dir`, else what `generate` makes there (under the directory's lock,
+ * once across processes); `what` names it in the error when even that does not read back valid.
+ */
+export async function ensureInDir<T>(
+  dir: string,
+  read: () => Promise<T | null>,
+  generate: () => Promise<void>,
+  what: string,
+): Promise<T> {
+  const existing = await read();
   if (existing) return existing;
   await mkdir(dir, { recursive: true });
   return withLock(dir, async () => {
     // Another process may have generated them while this one waited for the lock.
-    const again = await readValid(dir);
+    const again = await read();
     if (again) return again;
-    await generate(dir);
-    const made = await readValid(dir);
-    if (!made) throw new Error(`sandbox CA: generated certificates in ${dir} do not verify`);
+    await generate();
+    const made = await read();
+    if (!made) throw new Error(`sandbox: ${what} generated in ${dir} do not verify`);
     return made;
   });
+}
+
+/** Creates (once) the sandbox CA and server certificate in `dir` and returns them. */
+export function ensureCertificates(dir: string): Promise<SandboxCertificates> {
+  return ensureInDir(
+    dir,
+    () => readValid(dir),
+    () => generate(dir),
+    'the CA and server certificate',
+  );
 }

@@ -5,11 +5,11 @@
 // ClientCertificateCredential reads (AZURE_CLIENT_CERTIFICATE_PATH), so tests and the dev stack
 // can sign client assertions with it.
 import { X509Certificate, createPrivateKey, webcrypto } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { pkcs8Pem, useNodeCrypto, withLock, writeAtomic } from './ca';
+import { ensureInDir, pkcs8Pem, useNodeCrypto, writeAtomic } from './ca';
 
 export interface ClientCertificate {
   /** The PEM file with the private key and the certificate. */
@@ -65,17 +65,12 @@ async function generate(file: string, clientId: string): Promise<void> {
 }
 
 /** Creates (once) `<dir>/<clientId>.pem` with a key and its certificate, and returns them. */
-export async function ensureClientCertificate(dir: string, clientId: string): Promise<ClientCertificate> {
+export function ensureClientCertificate(dir: string, clientId: string): Promise<ClientCertificate> {
   const file = path.join(dir, `${clientId}.pem`);
-  const existing = await readValid(file);
-  if (existing) return existing;
-  await mkdir(dir, { recursive: true });
-  return withLock(dir, async () => {
-    const again = await readValid(file);
-    if (again) return again;
-    await generate(file, clientId);
-    const made = await readValid(file);
-    if (!made) throw new Error(`sandbox: the generated client certificate ${file} does not verify`);
-    return made;
-  });
+  return ensureInDir(
+    dir,
+    () => readValid(file),
+    () => generate(file, clientId),
+    `the key and certificate ${file}`,
+  );
 }
