@@ -48,7 +48,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     });
   const verifier =
     options.verifier ??
-    new TokenVerifier({ openIdConfigUrl: config.api.openIdConfigUrl, audience: config.api.audience, ...options.auth });
+    new TokenVerifier({
+      openIdConfigUrl: config.api.openIdConfigUrl,
+      audience: config.api.audience,
+      clientId: config.api.clientId,
+      ...options.auth,
+    });
 
   const app = Fastify({
     ...(options.logger

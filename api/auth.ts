@@ -1,10 +1,16 @@
 // Bearer-token authentication and role checks. Tokens are verified with jose against the
-// configured OpenID provider: its discovery document gives the issuer and the JWKS URL; the
-// key set is cached and re-fetched when a token names an unknown `kid` (key rotation), with a
-// cooldown so bad tokens cannot make us hammer the provider. Only RS256 is accepted, so an
+// configured OpenID provider (Entra ID): its discovery document gives the tenant and the JWKS
+// URL; the key set is cached and re-fetched when a token names an unknown `kid` (key rotation),
+// with a cooldown so bad tokens cannot make us hammer the provider. Only RS256 is accepted, so an
 // `alg: none` or HMAC-confusion token fails before any key is looked at. A token that passed is
 // kept for a while, so a client that reuses its token (MSAL does until it nears expiry) is not
 // checked again on every call.
+//
+// Entra issues an API's access tokens in one of two forms, chosen by the API's app registration
+// (requestedAccessTokenVersion), and both are taken for the tenant of the metadata:
+//   v1.0: issuer https://sts.windows.net/{tid}/, `aud` the App ID URI (`audience`);
+//   v2.0: issuer <authority>/{tid}/v2.0, `aud` the API's client id (`clientId`; unset: refused).
+// A token of one form with the other's audience, or of another tenant, is refused.
 import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import type { FastifyRequest } from 'fastify';
 import { HttpProblem } from './problem';
@@ -30,8 +36,12 @@ declare module 'fastify' {
 }
 
 export interface AuthOptions {
+  /** Entra's OpenID metadata for the tenant: the v2.0 document (…/v2.0/.well-known/…) or the v1.0 one. */
   openIdConfigUrl: string;
+  /** The `aud` of v1.0 tokens: the API's App ID URI. */
   audience: string;
+  /** The `aud` of v2.0 tokens: the API's client id. Unset: v2.0 tokens are refused. */
+  clientId?: string;
   /** Bound on each call to the OpenID provider. */
   timeoutMs?: number;
   clockToleranceSec?: number;
@@ -42,11 +52,41 @@ export interface AuthOptions {
 }
 
 interface Discovery {
-  issuer: string;
+  tenantId: string;
+  /** https://sts.windows.net/{tid}/ (or the v1.0 metadata's issuer). */
+  v1Issuer: string;
+  /** <authority>/{tid}/v2.0. */
+  v2Issuer: string;
   jwks: ReturnType<typeof createRemoteJWKSet>;
 }
 
 const ALGORITHMS = ['RS256'];
+const GUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+/** A v2.0 issuer: <authority>/{tid}/v2.0. */
+const V2_ISSUER = new RegExp(`^(https?://.+)/(${GUID})/v2\\.0$`, 'i');
+/** A v1.0 issuer: https://sts.<cloud's domain>/{tid}/. */
+const V1_ISSUER = new RegExp(`^https://sts\\.[^/]+/(${GUID})/$`, 'i');
+
+/**
+ * The tenant and both issuers from the metadata's issuer. From v2.0 metadata the v1.0 issuer is
+ * the public cloud's (sts.windows.net, also GCC's); a national cloud's v1.0 issuer differs, so
+ * there the v1.0 metadata is configured, and the v2.0 issuer is its authority's.
+ */
+export function entraIssuers(issuer: string, openIdConfigUrl: string): Omit<Discovery, 'jwks'> {
+  const v2 = V2_ISSUER.exec(issuer);
+  if (v2) {
+    const tenantId = v2[2]!.toLowerCase();
+    return { tenantId, v1Issuer: `https://sts.windows.net/${tenantId}/`, v2Issuer: issuer };
+  }
+  const v1 = V1_ISSUER.exec(issuer);
+  if (v1) {
+    const tenantId = v1[1]!.toLowerCase();
+    return { tenantId, v1Issuer: issuer, v2Issuer: `${new URL(openIdConfigUrl).origin}/${tenantId}/v2.0` };
+  }
+  throw new Error(
+    `the OpenID metadata's issuer "${issuer}" is not an Entra ID tenant's (…/{tenant id}/v2.0 or https://sts…/{tenant id}/)`,
+  );
+}
 /** The key set is kept this long (jose's cacheMaxAge). */
 const JWKS_MAX_AGE_MS = 10 * 60_000;
 /**
@@ -82,7 +122,7 @@ export class TokenVerifier {
           throw new Error('OpenID discovery document lacks issuer or jwks_uri');
         }
         return {
-          issuer: doc.issuer,
+          ...entraIssuers(doc.issuer, this.options.openIdConfigUrl),
           jwks: createRemoteJWKSet(new URL(doc.jwks_uri), {
             timeoutDuration: timeoutMs,
             cooldownDuration: this.options.jwksCooldownMs ?? 30_000,
@@ -150,8 +190,7 @@ export class TokenVerifier {
         payload,
         protectedHeader: { kid },
       } = await jwtVerify(token, discovery.jwks, {
-        issuer: discovery.issuer,
-        audience: this.options.audience,
+        issuer: [discovery.v1Issuer, discovery.v2Issuer],
         algorithms: ALGORITHMS,
         clockTolerance: clockToleranceSec,
         requiredClaims: ['exp'],
@@ -164,11 +203,40 @@ export class TokenVerifier {
       }
       throw unauthorized('invalid_token', describeJoseError(err));
     }
+    this.checkForm(payload, discovery);
     const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
     const clientId =
       [payload.azp, payload.appid, payload.sub].find((v): v is string => typeof v === 'string') ?? 'unknown';
     // requiredClaims makes jose refuse a token without a numeric exp.
     return { principal: { clientId, roles }, kid, expiresMs: ((payload.exp ?? 0) + clockToleranceSec) * 1000 };
+  }
+
+  /** The audience (and version, tenant) a token of its issuer's form must carry; jose checked the issuer. */
+  private checkForm(payload: JWTPayload, discovery: Discovery): void {
+    const v1 = payload.iss === discovery.v1Issuer;
+    const { audience, clientId } = this.options;
+    if (!v1 && !clientId) {
+      throw unauthorized('invalid_token', 'This API does not accept v2.0 tokens (it has no client id configured).');
+    }
+    const expected = v1 ? audience : clientId;
+    if (payload.aud !== expected || (v1 && payload.aud === clientId)) {
+      throw unauthorized(
+        'invalid_token',
+        v1
+          ? 'The token was not issued for this API (audience): a v1.0 token must name its App ID URI.'
+          : 'The token was not issued for this API (audience): a v2.0 token must name its client id.',
+      );
+    }
+    const version = v1 ? '1.0' : '2.0';
+    if (
+      (payload.ver !== undefined && payload.ver !== version) ||
+      (payload.tid !== undefined && payload.tid !== discovery.tenantId)
+    ) {
+      throw unauthorized(
+        'invalid_token',
+        `The token's claims do not match its issuer (a v${version} token of tenant ${discovery.tenantId}).`,
+      );
+    }
   }
 }
 

@@ -32,6 +32,8 @@ export interface Config {
     /** OpenID provider metadata URL used to verify bearer tokens. */
     openIdConfigUrl: string;
     audience: string;
+    /** The API app registration's client id, the `aud` of v2.0 tokens. */
+    clientId: string;
     /** Rate limit per client per minute. */
     rateLimitPerMinute: number;
     /** Failed authentications (401) allowed per address per minute; then 429 until the minute ends. */
@@ -110,6 +112,7 @@ export function loadConfig(env: Env = process.env): Config {
       publicUrl: v.API_PUBLIC_URL,
       openIdConfigUrl: v.AUTH_OPENID_CONFIG_URL,
       audience: v.AUTH_AUDIENCE,
+      clientId: v.AUTH_CLIENT_ID,
       rateLimitPerMinute: v.API_RATE_LIMIT_PER_MINUTE,
       authFailuresPerMinute: v.API_AUTH_FAILURES_PER_MINUTE,
       trustProxy: v.API_TRUST_PROXY,

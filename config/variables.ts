@@ -34,6 +34,10 @@ export const VARIABLES = {
     description: "OpenID provider metadata of the issuer of the API's bearer tokens",
   }),
   AUTH_AUDIENCE: text({ default: 'api://noninteractive-users', description: 'Required `aud` of API tokens' }),
+  AUTH_CLIENT_ID: text({
+    default: '5f3c2a1e-8d4b-4c7a-9e6f-0b1d2c3e4f50',
+    description: "The API app registration's client id: the `aud` of v2.0 API tokens (default: the sandbox's)",
+  }),
   API_RATE_LIMIT_PER_MINUTE: int({ default: 600, minimum: 1, description: 'Requests per client per minute' }),
   API_AUTH_FAILURES_PER_MINUTE: int({
     default: 30,

@@ -64,19 +64,24 @@ async function readValid(dir: string): Promise<SandboxCertificates | null> {
   }
 }
 
-async function writeAtomic(file: string, text: string, mode: number): Promise<void> {
+export async function writeAtomic(file: string, text: string, mode: number): Promise<void> {
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   await writeFile(tmp, text, { mode });
   await rename(tmp, file);
 }
 
-function pkcs8Pem(der: ArrayBuffer): string {
+export function pkcs8Pem(der: ArrayBuffer): string {
   return x509.PemConverter.encode(der, 'PRIVATE KEY');
+}
+
+/** Points @peculiar/x509 at Node's WebCrypto (once per process is enough; repeating is harmless). */
+export function useNodeCrypto(): void {
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 }
 
 async function generate(dir: string): Promise<void> {
   const crypto = webcrypto;
-  x509.cryptoProvider.set(crypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  useNodeCrypto();
   const now = new Date(Date.now() - 60_000); // tolerate small clock skew between processes
   const caKeys = (await crypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const caCert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -124,6 +129,7 @@ async function generate(dir: string): Promise<void> {
   await writeAtomic(f.ca, caCert.toString('pem') + '\n', 0o644);
 }
 
+/** Runs `fn` holding the certificate directory's lock (one generator at a time, across processes). */
 async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   const lock = path.join(dir, '.ca.lock');
   const deadline = Date.now() + 2 * LOCK_STALE_MS;
@@ -147,18 +153,36 @@ async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Creates (once) the sandbox CA and server certificate in `dir` and returns them. */
-export async function ensureCertificates(dir: string): Promise<SandboxCertificates> {
-  const existing = await readValid(dir);
+/**
+ * What `read` finds valid in `dir`, else what `generate` makes there (under the directory's lock,
+ * once across processes); `what` names it in the error when even that does not read back valid.
+ */
+export async function ensureInDir<T>(
+  dir: string,
+  read: () => Promise<T | null>,
+  generate: () => Promise<void>,
+  what: string,
+): Promise<T> {
+  const existing = await read();
   if (existing) return existing;
   await mkdir(dir, { recursive: true });
   return withLock(dir, async () => {
     // Another process may have generated them while this one waited for the lock.
-    const again = await readValid(dir);
+    const again = await read();
     if (again) return again;
-    await generate(dir);
-    const made = await readValid(dir);
-    if (!made) throw new Error(`sandbox CA: generated certificates in ${dir} do not verify`);
+    await generate();
+    const made = await read();
+    if (!made) throw new Error(`sandbox: ${what} generated in ${dir} do not verify`);
     return made;
   });
+}
+
+/** Creates (once) the sandbox CA and server certificate in `dir` and returns them. */
+export function ensureCertificates(dir: string): Promise<SandboxCertificates> {
+  return ensureInDir(
+    dir,
+    () => readValid(dir),
+    () => generate(dir),
+    'the CA and server certificate',
+  );
 }

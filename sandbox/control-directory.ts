@@ -11,7 +11,7 @@ import type { ClientSettings, SandboxData } from './types';
 
 export type Bad = (message: string) => Error;
 
-const CLIENT_KEYS = ['permissions', 'directoryRoles', 'managementApp'];
+export const CLIENT_KEYS = ['permissions', 'directoryRoles', 'managementApp'];
 
 function names(value: unknown, field: string, known: string[], what: string, bad: Bad): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {

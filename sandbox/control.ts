@@ -3,8 +3,15 @@
 // outages) and to check what the clients did (retries, back-off).
 import type { Ctx, Reply } from './http';
 import { HttpError, empty, isObject, json } from './http';
-import { clientChanges, clientsView, securityGroupChange } from './control-directory';
+import { CLIENT_KEYS, clientChanges, clientsView, securityGroupChange } from './control-directory';
+import {
+  type ClientCredentialRegistry,
+  CredentialConfigError,
+  parseClientsPatch,
+  parseManagedIdentityPatch,
+} from './credentials';
 import { type FaultInjector, FaultError, type RequestLog, validateFault } from './faults';
+import { type FederationIssuer, mintRequest } from './federation';
 import { CLIENTS, TENANT_ID, TENANT_NAME, VERIFIED_DOMAINS } from './seed';
 import type { Store } from './store';
 import type { Fault, Settings } from './types';
@@ -13,6 +20,8 @@ export interface ControlDeps {
   store: Store;
   faults: FaultInjector;
   log: RequestLog;
+  credentials: ClientCredentialRegistry;
+  federation: FederationIssuer;
 }
 
 function bad(message: string): HttpError {
@@ -90,7 +99,7 @@ const SETTING_KEYS: (keyof Settings)[] = [
 
 function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
   const { store } = deps;
-  const known = [...SETTING_KEYS, 'environments', 'skus', 'clients'];
+  const known = [...SETTING_KEYS, 'environments', 'skus', 'apiTokenVersion', 'clients', 'managedIdentity'];
   for (const key of Object.keys(body)) if (!known.includes(key)) throw bad(`'${key}' is not a sandbox setting`);
   const settings = { ...store.data.settings };
   for (const key of SETTING_KEYS) {
@@ -101,6 +110,11 @@ function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
       throw bad(`'${key}' must be a whole number >= ${min}`);
     settings[key] = v;
   }
+  if ('apiTokenVersion' in body) {
+    if (body.apiTokenVersion !== 1 && body.apiTokenVersion !== 2) throw bad("'apiTokenVersion' must be 1 or 2");
+    settings.apiTokenVersion = body.apiTokenVersion;
+  }
+  const credentialChanges = credentialPatch(deps, body);
   const envChanges: [string, number][] = [];
   const groupChanges: [string, string | null][] = [];
   if ('environments' in body) {
@@ -141,14 +155,49 @@ function applyConfig(deps: ControlDeps, body: Record<string, unknown>): void {
       }
     }
   }
-  const clients = 'clients' in body ? clientChanges(store, body.clients, bad) : [];
+  const clients = 'clients' in body ? clientChanges(store, clientsPart(body.clients, true), bad) : [];
   // Everything validated: apply all of it.
   store.data.settings = settings;
   for (const [name, limit] of envChanges) store.environment(name)!.nonInteractiveLimit = limit;
   for (const [skuId, seats] of skuChanges) store.sku(skuId)!.seats = seats;
   for (const [name, group] of groupChanges) store.environment(name)!.securityGroupId = group;
   if (clients.length) store.data.clients = { ...clientsView(store.data), ...Object.fromEntries(clients) };
+  for (const apply of credentialChanges) apply(deps.credentials);
   store.changed();
+}
+
+/**
+ * A client's settings in `clients` are of two kinds, each checked where it lives: its directory
+ * settings (control-directory.ts: permissions, directory roles, management app) and its
+ * credentials (credentials.ts: certificates, federated credentials, and whatever is not a
+ * directory setting, which that checker refuses by name). Anything but an object goes to both
+ * as it is, to be refused there.
+ */
+function clientsPart(value: unknown, directory: boolean): unknown {
+  if (!isObject(value)) return value;
+  const part = (fields: unknown) =>
+    isObject(fields)
+      ? Object.fromEntries(Object.entries(fields).filter(([key]) => CLIENT_KEYS.includes(key) === directory))
+      : fields;
+  return Object.fromEntries(Object.entries(value).map(([clientId, fields]) => [clientId, part(fields)]));
+}
+
+/** The `clients` (certificates, federated credentials) and `managedIdentity` parts of a PATCH, checked. */
+function credentialPatch(deps: ControlDeps, body: Record<string, unknown>) {
+  try {
+    return [
+      ...('clients' in body ? parseClientsPatch(clientsPart(body.clients, false)) : []),
+      ...('managedIdentity' in body ? [parseManagedIdentityPatch(body.managedIdentity, deps.store)] : []),
+    ];
+  } catch (err) {
+    if (err instanceof CredentialConfigError) throw bad(err.message);
+    throw err;
+  }
+}
+
+function mergeByClient(...views: Record<string, unknown>[]): Record<string, unknown> {
+  const ids = new Set(views.flatMap((v) => Object.keys(v)));
+  return Object.fromEntries([...ids].map((id) => [id, Object.assign({}, ...views.map((v) => v[id] ?? {}))]));
 }
 
 function configView(deps: ControlDeps): Record<string, unknown> {
@@ -162,11 +211,13 @@ function configView(deps: ControlDeps): Record<string, unknown> {
       ]),
     ),
     skus: Object.fromEntries(data.skus.map((s) => [s.skuPartNumber, { seats: s.seats }])),
-    clients: clientsView(data),
+    apiTokenVersion: data.settings.apiTokenVersion ?? 1,
+    clients: mergeByClient(clientsView(data), deps.credentials.view()),
+    managedIdentity: { clientId: deps.credentials.managedIdentityClientId() },
   };
 }
 
-export function handleControl(ctx: Ctx, deps: ControlDeps): Reply {
+export async function handleControl(ctx: Ctx, deps: ControlDeps): Promise<Reply> {
   if (!isLoopback(ctx.req.socket.remoteAddress)) {
     return json(403, { error: { code: 'Forbidden', message: 'The sandbox control API answers only on loopback.' } });
   }
@@ -227,6 +278,10 @@ export function handleControl(ctx: Ctx, deps: ControlDeps): Reply {
     case 'DELETE requests':
       deps.log.clear();
       return empty(204);
+    case 'POST federation/token': {
+      const minted = await deps.federation.mint(mintRequest(body));
+      return json(200, { token: minted.token, issuer: deps.federation.issuer, expiresOn: minted.expiresOn });
+    }
     default:
       return json(404, { error: { code: 'NotFound', message: `No control route ${route}` } });
   }

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { loadConfigOrExit } from '../config';
+import { API_APP_NAME, API_AUDIENCE } from './seed';
 import { startSandbox } from './server';
 
 async function main(): Promise<void> {
@@ -28,13 +29,17 @@ async function main(): Promise<void> {
     `Sandbox (emulated Microsoft cloud) listening at ${sandbox.url}`,
     `  tenant:        ${sandbox.tenantName} (id ${sandbox.tenantId})`,
     `  token URL:     ${sandbox.url}/${sandbox.tenantName}/oauth2/v2.0/token`,
-    `  OpenID config: ${sandbox.url}/${sandbox.tenantName}/v2.0/.well-known/openid-configuration`,
+    `  OpenID config: ${sandbox.url}/${sandbox.tenantName}/v2.0/.well-known/openid-configuration (v1.0: without /v2.0)`,
+    `  API app:       ${API_APP_NAME}, App ID URI ${API_AUDIENCE}, client id ${sandbox.apiClientId}`,
     `  Graph:         ${sandbox.url}/v1.0`,
     `  Dataverse:     ${sandbox.url}/dataverse/{contoso-prod|contoso-test}/api/data/v9.2`,
     `  Power Platform admin: ${sandbox.url}/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments`,
     `  Key Vault:     ${sandbox.url} (vault URL)`,
     `  control API:   ${sandbox.url}/_sandbox/{state,reset,config,faults,requests} (loopback only)`,
     `  CA file:       ${sandbox.caFile} (export NODE_EXTRA_CA_CERTS=${sandbox.caFile})`,
+    `  certificate:   ${sandbox.clientCertificateFile} (provisioner-client's key and certificate)`,
+    `  federation:    ${sandbox.federationIssuer} (tokens: POST /_sandbox/federation/token)`,
+    `  managed identity: IDENTITY_ENDPOINT=${sandbox.managedIdentity.endpoint} IDENTITY_HEADER=${sandbox.managedIdentity.header}`,
     `  state:         ${stateFile ?? 'in memory (lost on exit)'}`,
     '  clients:',
     ...sandbox.clients.map(

@@ -12,6 +12,15 @@ export const GRAPH_AUDIENCE = 'https://graph.microsoft.com';
 export const POWERPLATFORM_AUDIENCE = 'https://service.powerapps.com';
 export const KEYVAULT_AUDIENCE = 'https://vault.azure.net';
 export const API_AUDIENCE = 'api://noninteractive-users';
+/** The API's app registration ("noninteractive-users API"): its client id, the `aud` of v2 tokens. */
+export const API_CLIENT_ID = '5f3c2a1e-8d4b-4c7a-9e6f-0b1d2c3e4f50';
+export const API_APP_NAME = 'noninteractive-users API';
+/** The audience Entra expects in a federated token (a federated identity credential's `audiences`). */
+export const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
+/** Subject of the provisioner's seeded federated credential at the sandbox's own issuer. */
+export const PROVISIONER_FEDERATED_SUBJECT = 'system:serviceaccount:noninteractive-users:worker';
+/** The managed identity endpoint's secret (App Service's IDENTITY_HEADER). */
+export const MANAGED_IDENTITY_HEADER = 'sandbox-identity-header';
 
 export const DYNAMICS_SKU_ID = 'ea126fc5-a19e-42e2-a731-da9d437bffcf';
 export const DYNAMICS_SKU_PART = 'DYN365_ENTERPRISE_PLAN1';
@@ -75,6 +84,7 @@ export const DEFAULT_SETTINGS: Settings = {
   revertWindowMs: 0,
   replicationDelayMs: 0,
   tokenLifetimeSeconds: 3_600,
+  apiTokenVersion: 1,
 };
 
 function seedSkus(): Sku[] {

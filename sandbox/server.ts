@@ -8,15 +8,18 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureCertificates } from './ca';
+import { ensureClientCertificate } from './client-cert';
 import { handleControl } from './control';
 import { handleDataverse } from './dataverse';
+import { ClientCredentialRegistry, seededCredentials } from './credentials';
 import { handleEntra } from './entra';
 import { FaultInjector, RequestLog, faultReply } from './faults';
+import { FederationIssuer } from './federation';
 import { handleGraph } from './graph';
 import { type Ctx, HttpError, type Reply, json, parseBody, readBody } from './http';
 import { handleKeyVault } from './keyvault';
 import { handlePowerPlatform } from './powerplatform';
-import { CLIENTS, TENANT_ID, TENANT_NAME } from './seed';
+import { API_CLIENT_ID, CLIENTS, MANAGED_IDENTITY_HEADER, TENANT_ID, TENANT_NAME } from './seed';
 import { Store } from './store';
 import { TokenService } from './tokens';
 import type { ServiceName } from './types';
@@ -46,6 +49,14 @@ export interface Sandbox {
   tenantName: string;
   /** The seeded app registrations. */
   clients: { clientId: string; secret: string; roles: Record<string, string[]> }[];
+  /** Client id of the API's own app registration (the `aud` of its v2 tokens). */
+  apiClientId: string;
+  /** The provisioner's private key and certificate (one PEM file, for ClientCertificateCredential). */
+  clientCertificateFile: string;
+  /** Issuer of the federated tokens the sandbox mints (POST /_sandbox/federation/token). */
+  federationIssuer: string;
+  /** The App Service managed identity endpoint: IDENTITY_ENDPOINT and IDENTITY_HEADER. */
+  managedIdentity: { endpoint: string; header: string };
   close(): Promise<void>;
 }
 
@@ -85,6 +96,7 @@ function hostForUrl(host: string): string {
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const host = options.host ?? '127.0.0.1';
   const certs = await ensureCertificates(options.certDir);
+  const clientCert = await ensureClientCertificate(options.certDir, CLIENTS[0]!.clientId);
   const store = await Store.open(options.stateFile);
   const faults = new FaultInjector();
   const log = new RequestLog();
@@ -92,14 +104,17 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   let baseUrl = '';
   let port = 0;
   let tokens: TokenService | null = null;
+  let federation: FederationIssuer | null = null;
+  let credentials: ClientCredentialRegistry | null = null;
 
   async function dispatch(ctx: Ctx, service: ServiceName | 'unknown'): Promise<Reply> {
     const t = tokens!;
+    const issuers = { credentials: credentials!, federation: federation! };
     switch (service) {
       case 'control':
-        return handleControl(ctx, { store, faults, log });
+        return handleControl(ctx, { store, faults, log, ...issuers });
       case 'entra':
-        return handleEntra(ctx, { store, tokens: t, port });
+        return handleEntra(ctx, { store, tokens: t, port, ...issuers });
       case 'graph':
         return handleGraph(ctx, { store, tokens: t });
       case 'dataverse':
@@ -227,8 +242,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   });
   port = (server.address() as AddressInfo).port;
   baseUrl = (options.publicUrl ?? `https://${hostForUrl(host)}:${port}`).replace(/\/+$/, '');
-  const keyFile = options.stateFile ? path.join(path.dirname(options.stateFile), 'token-signing-key.json') : undefined;
-  tokens = await TokenService.create(baseUrl, keyFile);
+  const keyFile = (name: string) => (options.stateFile ? path.join(path.dirname(options.stateFile), name) : undefined);
+  tokens = await TokenService.create(baseUrl, keyFile('token-signing-key.json'));
+  federation = await FederationIssuer.create(baseUrl, keyFile('federation-signing-key.json'));
+  credentials = new ClientCredentialRegistry(store, seededCredentials(clientCert.certificate, federation.issuer));
 
   let closed: Promise<void> | null = null;
   return {
@@ -238,6 +255,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     tenantId: TENANT_ID,
     tenantName: TENANT_NAME,
     clients: CLIENTS.map((c) => ({ clientId: c.clientId, secret: c.secret, roles: c.roles })),
+    apiClientId: API_CLIENT_ID,
+    clientCertificateFile: clientCert.file,
+    federationIssuer: federation.issuer,
+    managedIdentity: { endpoint: `${baseUrl}/msi/token`, header: MANAGED_IDENTITY_HEADER },
     close() {
       closed ??= (async () => {
         closing.abort();

@@ -1,7 +1,9 @@
-// Access tokens as Entra ID issues them for the client-credentials grant: RS256 JWTs (v2.0
-// issuer) with `aud` = the resource, `tid`, `appid`/`azp`, `oid`, `roles`, `exp`. The signing
-// key is published at /{tenant}/discovery/v2.0/keys; it survives `reset` (so tokens already
-// issued stay valid) and, when a key file is given, restarts.
+// Access tokens as Entra ID issues them for the client-credentials grant: RS256 JWTs with
+// `aud` = the resource, `tid`, `appid`, `oid`, `roles`, `exp`; in the v2.0 form (issuer
+// <authority>/{tid}/v2.0, `azp`) for the Microsoft services, and for the API's own audience in the
+// form its app registration asks for (v1.0 by default: issuer https://sts.windows.net/{tid}/,
+// `appidacr`, no `azp`). Both are signed by the key published at /{tenant}/discovery/v2.0/keys; it
+// survives `reset` (so tokens already issued stay valid) and, when a key file is given, restarts.
 import { randomUUID } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import {
@@ -41,6 +43,58 @@ export type TokenCheck =
   | { ok: true; claims: TokenClaims }
   | { ok: false; reason: 'missing' | 'malformed' | 'signature' | 'expired' | 'audience' | 'issuer'; message: string };
 
+/** An RS256 key pair: the private key for signing, the public JWK (with its kid) for publishing. */
+export interface SigningKey {
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+  kid: string;
+}
+
+/** Loads an RS256 key pair from `keyFile` if given and readable, else generates one (and saves it there). */
+export async function signingKey(keyFile?: string): Promise<SigningKey> {
+  if (keyFile) {
+    try {
+      const jwk = JSON.parse(await readFile(keyFile, 'utf8')) as JWK;
+      const privateKey = (await importJWK(jwk, 'RS256')) as CryptoKey;
+      const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = jwk;
+      return { privateKey, publicJwk: pub, kid: jwk.kid ?? (await calculateJwkThumbprint(pub)) };
+    } catch {
+      // Missing or unreadable: generate below.
+    }
+  }
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(publicJwk);
+  if (keyFile) {
+    const full = { ...(await exportJWK(privateKey)), kid, alg: 'RS256' };
+    const tmp = `${keyFile}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(full), { mode: 0o600 });
+    await rename(tmp, keyFile);
+  }
+  return { privateKey, publicJwk, kid };
+}
+
+/** The v1.0 issuer of a tenant's tokens (Entra's, whatever the authority host). */
+export function v1Issuer(tenantId: string): string {
+  return `https://sts.windows.net/${tenantId}/`;
+}
+
+export interface IssueOptions {
+  /**
+   * For the API's own audience: 1, the v1.0 form Entra issues for an API that does not ask for v2
+   * (issuer https://sts.windows.net/{tid}/, `appid`/`appidacr`, ver 1.0, no `azp`); 2, the v2.0
+   * form (issuer <authority>/{tid}/v2.0, `azp`/`azpacr`, ver 2.0, no `appid`). Unset: the form of
+   * the Microsoft services' tokens, v2.0 also carrying `appid` (which the sandbox's services read).
+   */
+  version?: 1 | 2;
+  /** How the client authenticated: '1' a secret, '2' a certificate or another assertion. */
+  acr?: '1' | '2';
+  /** The resource whose app roles the token carries, when `aud` names it otherwise (a client id). */
+  rolesOf?: string;
+  /** Claims the tenant adds for this registration (its directory roles as `wids`: directory.ts). */
+  extraClaims?: Record<string, unknown>;
+}
+
 export class TokenService {
   private verifyKey: ReturnType<typeof importJWK> | null = null;
 
@@ -53,27 +107,8 @@ export class TokenService {
 
   /** Loads the key pair from `keyFile` if given and present, else generates one (and saves it). */
   static async create(baseUrl: string, keyFile?: string): Promise<TokenService> {
-    const issuer = `${baseUrl}/${TENANT_ID}/v2.0`;
-    if (keyFile) {
-      try {
-        const jwk = JSON.parse(await readFile(keyFile, 'utf8')) as JWK;
-        const privateKey = (await importJWK(jwk, 'RS256')) as CryptoKey;
-        const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = jwk;
-        return new TokenService(privateKey, pub, jwk.kid ?? (await calculateJwkThumbprint(pub)), issuer);
-      } catch {
-        // Missing or unreadable: generate below.
-      }
-    }
-    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-    const pub = await exportJWK(publicKey);
-    const kid = await calculateJwkThumbprint(pub);
-    if (keyFile) {
-      const full = { ...(await exportJWK(privateKey)), kid, alg: 'RS256' };
-      const tmp = `${keyFile}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(full), { mode: 0o600 });
-      await rename(tmp, keyFile);
-    }
-    return new TokenService(privateKey, pub, kid, issuer);
+    const key = await signingKey(keyFile);
+    return new TokenService(key.privateKey, key.publicJwk, key.kid, `${baseUrl}/${TENANT_ID}/v2.0`);
   }
 
   jwks(): { keys: JWK[] } {
@@ -84,25 +119,23 @@ export class TokenService {
     client: Client,
     audience: string,
     lifetimeSeconds: number,
-    extraClaims: Record<string, unknown> = {},
+    options: IssueOptions = {},
   ): Promise<{ token: string; expiresIn: number }> {
     const now = Math.floor(Date.now() / 1000);
-    const roles = client.roles[audience];
-    const payload: Record<string, unknown> = {
-      tid: TENANT_ID,
-      appid: client.clientId,
-      azp: client.clientId,
-      azpacr: '1',
-      oid: client.servicePrincipalId,
-      idtyp: 'app',
-      ver: '2.0',
-      uti: randomUUID().replace(/-/g, '').slice(0, 22),
-    };
+    const roles = client.roles[options.rolesOf ?? audience];
+    const acr = options.acr ?? '1';
+    const v1 = options.version === 1;
+    const common = { tid: TENANT_ID, oid: client.servicePrincipalId };
+    const payload: Record<string, unknown> = v1
+      ? { ...common, appid: client.clientId, appidacr: acr, idp: v1Issuer(TENANT_ID), ver: '1.0' }
+      : { ...common, azp: client.clientId, azpacr: acr, idtyp: 'app', ver: '2.0' };
+    if (options.version === undefined) payload.appid = client.clientId;
+    payload.uti = randomUUID().replace(/-/g, '').slice(0, 22);
     if (roles && roles.length) payload.roles = roles;
-    Object.assign(payload, extraClaims);
+    Object.assign(payload, options.extraClaims);
     const token = await new SignJWT(payload)
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.kid })
-      .setIssuer(this.issuer)
+      .setIssuer(v1 ? v1Issuer(TENANT_ID) : this.issuer)
       .setAudience(audience)
       .setSubject(client.servicePrincipalId)
       .setIssuedAt(now)

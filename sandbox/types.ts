@@ -16,6 +16,12 @@ export interface Settings {
   replicationDelayMs: number;
   /** Lifetime of issued access tokens. */
   tokenLifetimeSeconds: number;
+  /**
+   * Form of the tokens for the API's own audience: 1 (Entra's default for an API: issuer
+   * https://sts.windows.net/{tid}/, `aud` the App ID URI) or 2 (the API's manifest asks for v2:
+   * issuer <authority>/{tid}/v2.0, `aud` the API's client id). Absent in older state files: 1.
+   */
+  apiTokenVersion?: number;
 }
 
 /** A Graph user as stored: the Graph resource plus what the emulation needs to remember. */
@@ -125,6 +131,21 @@ export interface Client {
   keyVaultAccess: boolean;
 }
 
+/** A federated identity credential of an app registration (Graph's federatedIdentityCredential). */
+export interface FederatedCredential {
+  name: string;
+  issuer: string;
+  subject: string;
+  audiences: string[];
+}
+
+/** The credentials registered on a client besides its secret. */
+export interface ClientCredentials {
+  /** Public certificates (PEM) whose keys may sign client assertions. */
+  certificates: string[];
+  federatedCredentials: FederatedCredential[];
+}
+
 export interface SandboxData {
   version: 1;
   settings: Settings;
@@ -135,6 +156,10 @@ export interface SandboxData {
   secrets: Record<string, SecretVersion[]>;
   /** Per-client directory settings by client id (unset in state saved before they existed: the seed's). */
   clients?: Record<string, ClientSettings>;
+  /** Client id -> credentials set through the control API; a client not listed has its seeded ones. */
+  credentials?: Record<string, ClientCredentials>;
+  /** The client the managed identity endpoint issues tokens as; absent: the provisioner. */
+  managedIdentityClientId?: string;
 }
 
 export interface Fault {

@@ -1,9 +1,11 @@
 // Provisioning through the REST API over real HTTP, against a stack of its own (the jest run's
 // Temporal dev server, the sandbox over HTTPS, a worker, the API on a real port) with tokens from
 // the sandbox's token endpoint: a request followed to its end, a held one repeated, counted in
-// capacity and cancelled, and the list, environment and capacity reads.
+// capacity and cancelled, a request made with tokens of each form Entra issues (v1.0, v2.0), and
+// the list, environment and capacity reads.
+import { decodeJwt } from 'jose';
 import { STEP_NAMES, type StatusDocument } from '../../workflows/types';
-import { call, eventually, idPath } from '../helpers/api';
+import { call, clientCredentialsToken, eventually, idPath } from '../helpers/api';
 import { expectProblem } from '../helpers/api-app';
 import { useApiStack } from '../helpers/api-stack';
 import { FAST_TIMING } from '../helpers/worker';
@@ -124,6 +126,40 @@ describe('provisioning over HTTP', () => {
     const retry = await create(upn);
     expect(retry.status).toBe(202);
     expect((await untilClosed(retry.headers.get('location')!)).status).toBe('succeeded');
+  });
+});
+
+describe("the API's token forms", () => {
+  it('a request made with a v2.0 token from the sandbox and followed with v1.0 tokens succeeds', async () => {
+    const { sandbox, control } = e2e.stack;
+    // The stack's tokens are v1.0, Entra's default for an API.
+    expect(decodeJwt(e2e.reader)).toMatchObject({
+      iss: `https://sts.windows.net/${sandbox.tenantId}/`,
+      aud: 'api://noninteractive-users',
+      ver: '1.0',
+    });
+    await control.config({ apiTokenVersion: 2 });
+    let v2: string;
+    try {
+      v2 = await clientCredentialsToken(sandbox.url, 'operator-client', 'operator-secret');
+    } finally {
+      await control.config({ apiTokenVersion: 1 });
+    }
+    expect(decodeJwt(v2)).toMatchObject({
+      iss: `${sandbox.url}/${sandbox.tenantId}/v2.0`,
+      aud: sandbox.apiClientId,
+      azp: 'operator-client',
+      ver: '2.0',
+    });
+    const created = await call<{ id: string }>(e2e.stack.apiUrl, 'POST', '/v1/non-interactive-users', {
+      token: v2,
+      body: { environment: 'contoso-test', userPrincipalName: 'svc-e2e-v2@contoso.onmicrosoft.com', displayName: 'v2' },
+    });
+    expect(created.status).toBe(202);
+    const doc = await untilClosed(created.headers.get('location')!);
+    expect({ status: doc.status, error: doc.error }).toEqual({ status: 'succeeded', error: null });
+    // A v2.0 token reads as well as it writes.
+    expect((await call(created.headers.get('location')!, 'GET', '', { token: v2 })).status).toBe(200);
   });
 });
 

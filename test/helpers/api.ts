@@ -1,23 +1,42 @@
-// Helpers for API tests: a local OpenID provider (discovery + JWKS over real HTTP, keys that
-// can rotate, tokens signed with jose) for unit tests, and token/HTTP helpers for e2e tests
-// against the sandbox's real token endpoint.
+// Helpers for API tests: a local OpenID provider shaped like an Entra ID tenant (v2.0 and v1.0
+// discovery + JWKS over real HTTP, keys that can rotate, tokens of either form signed with jose)
+// for unit tests, and token/HTTP helpers for e2e tests against the sandbox's real token endpoint.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { API_CLIENT_ID } from '../../sandbox/seed';
 
 export const API_AUDIENCE = 'api://noninteractive-users';
+/** The API's client id, the `aud` of v2.0 tokens (AUTH_CLIENT_ID's default, the sandbox's app registration). */
+export { API_CLIENT_ID };
+/** The local provider's tenant. */
+export const LOCAL_TENANT_ID = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 export const ROLE_RW = 'NonInteractiveUsers.ReadWrite';
 export const ROLE_READ = 'NonInteractiveUsers.Read';
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 
 export interface LocalIdentityProvider {
+  /** The v2.0 issuer, <base>/{tenant}/v2.0 (its metadata: openIdConfigUrl). */
   issuer: string;
+  /** The v1.0 issuer, https://sts.windows.net/{tenant}/ (its metadata: v1OpenIdConfigUrl). */
+  v1Issuer: string;
+  tenantId: string;
+  /** The v2.0 metadata. */
   openIdConfigUrl: string;
+  /** The v1.0 metadata (same keys). */
+  v1OpenIdConfigUrl: string;
   /** Number of JWKS downloads so far (to observe caching and rotation). */
   jwksFetches(): number;
-  /** Signs a token; claims override the defaults (valid issuer, audience, 1 h expiry, ReadWrite). */
-  sign(claims?: JWTPayload, options?: { expiresIn?: string | number; kid?: string; key?: KeyPair }): Promise<string>;
+  /**
+   * Signs a token; claims override the defaults of its form (`form`: 'v1', the default, with the
+   * v1.0 issuer and the App ID URI; 'v2' with the v2.0 issuer and the API's client id), 1 h
+   * expiry, ReadWrite.
+   */
+  sign(
+    claims?: JWTPayload,
+    options?: { expiresIn?: string | number; kid?: string; key?: KeyPair; form?: 'v1' | 'v2' },
+  ): Promise<string>;
   /** Adds a new current key (old ones stay published unless `dropOld`). */
   rotate(dropOld?: boolean): Promise<void>;
   /** How the keys endpoint answers from now on: an HTTP status, a body that is not JSON, or normally (null). */
@@ -37,11 +56,17 @@ export async function startLocalIdentityProvider(): Promise<LocalIdentityProvide
   };
   await addKey();
   let base = '';
+  const tenant = `/${LOCAL_TENANT_ID}`;
+  const v1Issuer = `https://sts.windows.net/${LOCAL_TENANT_ID}/`;
+  const metadata = (issuer: string) => JSON.stringify({ issuer, jwks_uri: `${base}${tenant}/discovery/v2.0/keys` });
   const server = http.createServer((req, res) => {
-    if (req.url === '/tenant/v2.0/.well-known/openid-configuration') {
+    if (req.url === `${tenant}/v2.0/.well-known/openid-configuration`) {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ issuer: `${base}/tenant/v2.0`, jwks_uri: `${base}/tenant/discovery/v2.0/keys` }));
-    } else if (req.url === '/tenant/discovery/v2.0/keys') {
+      res.end(metadata(`${base}${tenant}/v2.0`));
+    } else if (req.url === `${tenant}/.well-known/openid-configuration`) {
+      res.setHeader('content-type', 'application/json');
+      res.end(metadata(v1Issuer));
+    } else if (req.url === `${tenant}/discovery/v2.0/keys`) {
       fetches++;
       res.setHeader('content-type', 'application/json');
       if (typeof broken === 'number') res.statusCode = broken;
@@ -53,18 +78,23 @@ export async function startLocalIdentityProvider(): Promise<LocalIdentityProvide
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const issuer = `${base}/tenant/v2.0`;
+  const issuer = `${base}${tenant}/v2.0`;
   return {
     issuer,
-    openIdConfigUrl: `${base}/tenant/v2.0/.well-known/openid-configuration`,
+    v1Issuer,
+    tenantId: LOCAL_TENANT_ID,
+    openIdConfigUrl: `${base}${tenant}/v2.0/.well-known/openid-configuration`,
+    v1OpenIdConfigUrl: `${base}${tenant}/.well-known/openid-configuration`,
     jwksFetches: () => fetches,
     async sign(claims = {}, options = {}) {
       const current = keys[keys.length - 1]!;
       const key = options.key ?? current.pair;
-      return new SignJWT({ roles: [ROLE_RW], azp: 'operator-client', ...claims })
+      const v2 = options.form === 'v2';
+      const form = v2
+        ? { iss: issuer, aud: API_CLIENT_ID, azp: 'operator-client', ver: '2.0' }
+        : { iss: v1Issuer, aud: API_AUDIENCE, appid: 'operator-client', ver: '1.0' };
+      return new SignJWT({ roles: [ROLE_RW], tid: LOCAL_TENANT_ID, ...form, ...claims })
         .setProtectedHeader({ alg: 'RS256', kid: options.kid ?? current.kid, typ: 'JWT' })
-        .setIssuer(typeof claims.iss === 'string' ? claims.iss : issuer)
-        .setAudience(claims.aud ?? API_AUDIENCE)
         .setIssuedAt()
         .setExpirationTime(options.expiresIn ?? '1h')
         .sign(key.privateKey);

@@ -11,6 +11,7 @@ import type {
   BusinessUnit,
   ClientSettings,
   Fault,
+  FederatedCredential,
   Group,
   RequestLogEntry,
   Role,
@@ -79,13 +80,25 @@ export interface SandboxStateDoc {
 export type SandboxConfigPatch = Partial<Settings> & {
   environments?: Record<string, { nonInteractiveLimit?: number; securityGroupId?: string | null }>;
   skus?: Record<string, { seats?: number }>;
-  clients?: Record<string, Partial<ClientSettings>>;
+  clients?: Record<
+    string,
+    Partial<ClientSettings> & { certificates?: string[]; federatedCredentials?: Partial<FederatedCredential>[] }
+  >;
+  managedIdentity?: { clientId: string };
 };
 
 export type SandboxConfigDoc = Settings & {
   environments: Record<string, { nonInteractiveLimit: number; securityGroupId: string | null }>;
   skus: Record<string, { seats: number }>;
-  clients: Record<string, ClientSettings>;
+  apiTokenVersion: number;
+  clients: Record<
+    string,
+    ClientSettings & {
+      certificates: { thumbprint: string; thumbprintSha256: string; subject: string; notAfter: string }[];
+      federatedCredentials: FederatedCredential[];
+    }
+  >;
+  managedIdentity: { clientId: string };
 };
 
 export class SandboxControlError extends Error {
@@ -128,6 +141,9 @@ export function sandboxControl(url: string) {
       return doc.requests;
     },
     clearRequests: () => call<void>('DELETE', 'requests'),
+    /** A token of the sandbox's federation issuer (POST /_sandbox/federation/token). */
+    federationToken: (request: { subject: string; audience?: string; lifetimeSeconds?: number }) =>
+      call<{ token: string; issuer: string; expiresOn: number }>('POST', 'federation/token', request),
   };
 }
 

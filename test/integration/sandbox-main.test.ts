@@ -31,6 +31,10 @@ function asSandbox(url: string): Sandbox {
     tenantId: '6e1f3b5a-7c2d-4e8f-9a0b-1c2d3e4f5a6b',
     tenantName: 'contoso.onmicrosoft.com',
     clients: [{ clientId: 'provisioner-client', secret: 'provisioner-secret', roles: {} }],
+    apiClientId: '',
+    clientCertificateFile: '',
+    federationIssuer: `${url}/_federation`,
+    managedIdentity: { endpoint: `${url}/msi/token`, header: '' },
     close: async () => undefined,
   };
 }

@@ -1,10 +1,18 @@
-// Authentication of the API against a local OpenID provider over real HTTP: discovery, JWKS,
-// key rotation, which tokens are refused (401) and which roles may do what (403), the cache of
-// verified tokens, and a provider that cannot give its keys (503, not 401).
+// Authentication of the API against a local OpenID provider shaped like an Entra ID tenant, over
+// real HTTP: discovery, JWKS, key rotation, the two token forms Entra issues (v1.0 and v2.0) and
+// every wrong combination of issuer and audience, which tokens are refused (401) and which roles
+// may do what (403), the cache of verified tokens, and a provider that cannot give its keys (503,
+// not 401).
 import { generateKeyPair, SignJWT } from 'jose';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { TokenVerifier, type AuthOptions } from '../../api/auth';
-import { API_AUDIENCE, ROLE_READ, startLocalIdentityProvider, type LocalIdentityProvider } from '../helpers/api';
+import { TokenVerifier, entraIssuers, type AuthOptions } from '../../api/auth';
+import {
+  API_AUDIENCE,
+  API_CLIENT_ID,
+  ROLE_READ,
+  startLocalIdentityProvider,
+  type LocalIdentityProvider,
+} from '../helpers/api';
 import { appWithoutTemporal, expectProblem, getWithToken, postRequest, validBody } from '../helpers/api-app';
 
 let idp: LocalIdentityProvider;
@@ -85,6 +93,106 @@ describe('tokens refused', () => {
 
   it('401 for a malformed Authorization header', async () => {
     expectProblem(await app.inject({ url: '/v1/environments', headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 401);
+  });
+});
+
+describe('token forms (Entra v1.0 and v2.0)', () => {
+  const OTHER_TENANT = '9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a';
+
+  it('a v1.0 token (issuer https://sts.windows.net/{tid}/, aud the App ID URI) is accepted', async () => {
+    const token = await idp.sign({ appid: 'v1-client' });
+    expect((await environments(token)).statusCode).toBe(200);
+  });
+
+  it("a v2.0 token (issuer <authority>/{tid}/v2.0, aud the API's client id) is accepted", async () => {
+    const token = await idp.sign({ azp: 'v2-client' }, { form: 'v2' });
+    expect((await environments(token)).statusCode).toBe(200);
+  });
+
+  it('each wrong combination of issuer and audience is refused', async () => {
+    const refused = {
+      'v2.0 with the App ID URI': await idp.sign({ aud: API_AUDIENCE }, { form: 'v2' }),
+      'v1.0 with the client id': await idp.sign({ aud: API_CLIENT_ID }),
+      'v1.0 with another API': await idp.sign({ aud: 'api://another-api' }),
+      'v2.0 with another client id': await idp.sign({ aud: '00000003-0000-0000-c000-000000000000' }, { form: 'v2' }),
+      'v1.0 saying ver 2.0': await idp.sign({ ver: '2.0' }),
+      'v2.0 with an audience list': await idp.sign({ aud: [API_CLIENT_ID, API_AUDIENCE] }, { form: 'v2' }),
+    };
+    for (const [what, token] of Object.entries(refused)) {
+      const body = expectProblem(await environments(token), 401);
+      expect({ what, detail: body.detail }).toEqual({ what, detail: expect.stringMatching(/audience|claims/) });
+    }
+  });
+
+  it("another tenant's tokens are refused, in either form, even with this API's audience", async () => {
+    const v1 = await idp.sign({ iss: `https://sts.windows.net/${OTHER_TENANT}/`, tid: OTHER_TENANT });
+    const v2 = await idp.sign(
+      { iss: idp.issuer.replace(idp.tenantId, OTHER_TENANT), tid: OTHER_TENANT },
+      { form: 'v2' },
+    );
+    for (const token of [v1, v2]) expect(expectProblem(await environments(token), 401).detail).toMatch(/issuer/);
+    // The right issuer with another tenant's tid claim.
+    expect(expectProblem(await environments(await idp.sign({ tid: OTHER_TENANT })), 401).detail).toMatch(/tenant/);
+  });
+
+  it('without a client id (AUTH_CLIENT_ID unset) v2.0 tokens are refused with a clear detail; v1.0 still pass', async () => {
+    const verifier = new TokenVerifier({ openIdConfigUrl: idp.openIdConfigUrl, audience: API_AUDIENCE });
+    const { app: instance } = await appWithoutTemporal(idp, { LOG_LEVEL: 'silent' }, { verifier });
+    try {
+      const v2 = await getWithToken(instance, '/v1/environments', await idp.sign({}, { form: 'v2' }));
+      expect(expectProblem(v2, 401).detail).toMatch(/does not accept v2\.0 tokens/);
+      expect((await getWithToken(instance, '/v1/environments', await idp.sign())).statusCode).toBe(200);
+    } finally {
+      await instance.close();
+    }
+  });
+
+  it('configured with the v1.0 metadata, both forms of its tenant are accepted, and only those', async () => {
+    const verifier = new TokenVerifier({
+      openIdConfigUrl: idp.v1OpenIdConfigUrl,
+      audience: API_AUDIENCE,
+      clientId: API_CLIENT_ID,
+    });
+    const { app: instance } = await appWithoutTemporal(idp, { LOG_LEVEL: 'silent' }, { verifier });
+    const get = (token: string) => getWithToken(instance, '/v1/environments', token);
+    try {
+      expect((await get(await idp.sign())).statusCode).toBe(200);
+      expect((await get(await idp.sign({}, { form: 'v2' }))).statusCode).toBe(200);
+      expectProblem(await get(await idp.sign({ aud: API_AUDIENCE }, { form: 'v2' })), 401);
+      expectProblem(await get(await idp.sign({ iss: `https://sts.windows.net/${OTHER_TENANT}/` })), 401);
+    } finally {
+      await instance.close();
+    }
+  });
+
+  it("derives the tenant and both issuers from Entra's metadata issuer, and refuses any other issuer", () => {
+    const tid = '6e1f3b5a-7c2d-4e8f-9a0b-1c2d3e4f5a6b';
+    const metadataUrl = `https://login.microsoftonline.com/${tid}/.well-known/openid-configuration`;
+    const expected = {
+      tenantId: tid,
+      v1Issuer: `https://sts.windows.net/${tid}/`,
+      v2Issuer: `https://login.microsoftonline.com/${tid}/v2.0`,
+    };
+    expect(entraIssuers(`https://login.microsoftonline.com/${tid}/v2.0`, metadataUrl)).toEqual(expected);
+    expect(entraIssuers(`https://sts.windows.net/${tid}/`, metadataUrl)).toEqual(expected);
+    // A national cloud's v1.0 issuer comes from its v1.0 metadata, the v2.0 one from its authority.
+    expect(
+      entraIssuers(
+        `https://sts.chinacloudapi.cn/${tid}/`,
+        `https://login.partner.microsoftonline.cn/${tid}/.well-known/openid-configuration`,
+      ),
+    ).toEqual({
+      tenantId: tid,
+      v1Issuer: `https://sts.chinacloudapi.cn/${tid}/`,
+      v2Issuer: `https://login.partner.microsoftonline.cn/${tid}/v2.0`,
+    });
+    for (const issuer of [
+      'https://evil.example/v2.0',
+      'https://login.microsoftonline.com/common/v2.0',
+      'https://accounts.google.com',
+    ]) {
+      expect(() => entraIssuers(issuer, metadataUrl)).toThrow(/not an Entra ID tenant/);
+    }
   });
 });
 
