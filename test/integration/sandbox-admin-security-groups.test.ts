@@ -185,7 +185,8 @@ describe('control API: clients and securityGroupId', () => {
 
   test('GET config shows the seed; PATCH validates and applies all or nothing; reset restores', async () => {
     const seeded = await control.getConfig();
-    expect(seeded.clients['provisioner-client']).toEqual({
+    // The directory settings of each client (its credentials are sandbox-entra-credentials.test.ts's).
+    expect(seeded.clients['provisioner-client']).toMatchObject({
       permissions: [
         'User.ReadWrite.All',
         'LicenseAssignment.ReadWrite.All',
@@ -195,7 +196,11 @@ describe('control API: clients and securityGroupId', () => {
       directoryRoles: ['User Administrator'],
       managementApp: true,
     });
-    expect(seeded.clients['reader-client']).toEqual({ permissions: [], directoryRoles: [], managementApp: false });
+    expect(seeded.clients['reader-client']).toMatchObject({
+      permissions: [],
+      directoryRoles: [],
+      managementApp: false,
+    });
     expect(seeded.environments[PROD]).toEqual({ nonInteractiveLimit: 7, securityGroupId: null });
 
     const cases: [unknown, string][] = [
@@ -238,13 +243,22 @@ describe('control API: clients and securityGroupId', () => {
 
     const groupId = await group();
     const applied = await control.config({
-      clients: { 'reader-client': { permissions: ['User.Read.All'], directoryRoles: ['Global Reader'] } },
+      // Directory settings and credentials of one client in one patch: each applied.
+      clients: {
+        'reader-client': {
+          permissions: ['User.Read.All'],
+          directoryRoles: ['Global Reader'],
+          federatedCredentials: [],
+        },
+      },
       environments: { [TEST]: { securityGroupId: groupId.toUpperCase() } },
     });
     expect(applied.clients['reader-client']).toEqual({
       permissions: ['User.Read.All'],
       directoryRoles: ['Global Reader'],
       managementApp: false,
+      certificates: [],
+      federatedCredentials: [],
     });
     expect(applied.clients['provisioner-client']).toEqual(seeded.clients['provisioner-client']);
     expect(applied.environments[TEST]).toEqual({ nonInteractiveLimit: 7, securityGroupId: groupId });
