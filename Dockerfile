@@ -14,6 +14,9 @@ FROM ${NODE_IMAGE} AS runtime
 # and never returned (worker/node-flags.ts has the measurements).
 RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 \
     && rm -rf /var/lib/apt/lists/*
+# No Microsoft setting is baked in: the processes fail closed (docs/configuration.md), so a
+# container without its settings exits at start (78) naming the first missing one; NIU_SANDBOX=true
+# points it at a sandbox instead (docker-compose.yml's `sandbox` profile).
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     API_HOST=0.0.0.0 \

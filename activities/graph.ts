@@ -66,8 +66,9 @@ class CallSignalHandler implements Middleware {
 }
 
 export function createGraphClient(config: Config, tokens: TokenSource): Client {
+  // The Graph root of the configured cloud (a national cloud's token is not the global one's).
   const authProvider = new TokenCredentialAuthenticationProvider(tokens.credential, {
-    scopes: ['https://graph.microsoft.com/.default'],
+    scopes: [`${config.microsoft.graphAudience}/.default`],
   });
   const base = new URL(config.microsoft.graphBaseUrl);
   // The default chain has a RetryHandler (3 retries on 429/503/504): left out on purpose, so

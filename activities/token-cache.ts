@@ -1,5 +1,5 @@
 // A TokenCredential that keeps each access token until it is due for refresh, in front of the
-// ClientSecretCredential. MSAL (under @azure/identity) caches tokens too, but its cache lookup
+// worker's credential (credential.ts). MSAL (under @azure/identity) caches tokens too, but its cache lookup
 // is the costly part of a call: it parses the authority URL, builds cache keys, filters the
 // cache and logs, on every request. The Graph client and the Dataverse and Power Platform calls
 // ask for a token per HTTP request, so with 20 requests waiting for their sync (two calls per

@@ -3,7 +3,7 @@
 // `buildApp` does not listen; api/main.ts does, and tests `inject` or listen on port 0.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Config } from '../config';
+import { configured, type Config } from '../config';
 import { createDataConverter } from '../worker/codec';
 import { TokenVerifier, type AuthOptions } from './auth';
 import { frameworkErrors, registerErrorHandling } from './errors';
@@ -49,9 +49,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const verifier =
     options.verifier ??
     new TokenVerifier({
-      openIdConfigUrl: config.api.openIdConfigUrl,
-      audience: config.api.audience,
-      clientId: config.api.clientId,
+      openIdConfigUrl: configured(config.api.openIdConfigUrl, 'AUTH_OPENID_CONFIG_URL'),
+      audience: configured(config.api.audience, 'AUTH_AUDIENCE'),
+      clientId: config.api.clientId ?? undefined,
       ...options.auth,
     });
 

@@ -7,7 +7,7 @@ import { buildApp } from './app';
 const GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('api');
   const app = await buildApp({
     config,
     warmUp: true,

@@ -16,7 +16,7 @@ export interface ScriptResult {
 }
 
 export async function provisionAsScript(sandbox: BenchSandbox, users: number): Promise<ScriptResult> {
-  const config = loadConfig({ ...process.env, SANDBOX_URL: sandbox.url, KEYVAULT_URL: '' });
+  const config = loadConfig({ ...process.env, NIU_SANDBOX: 'true', SANDBOX_URL: sandbox.url, KEYVAULT_URL: '' });
   // No Temporal client: the entity activities are not called.
   const a = createActivities(config, {
     client: undefined as never,

@@ -120,7 +120,7 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
  */
 export function runTrustingSandboxCa(main: () => Promise<void>): void {
   const entry = async (): Promise<void> => {
-    const { caFile } = await ensureCertificates(path.join(loadConfig().dataDir, 'sandbox'));
+    const { caFile } = await ensureCertificates(path.join(loadConfig(process.env, 'sandbox').dataDir, 'sandbox'));
     if (process.env.NODE_EXTRA_CA_CERTS !== caFile) {
       const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
         stdio: 'inherit',

@@ -10,7 +10,7 @@ import { createWorker } from '../worker/worker';
 import { benchActivities } from './noop-activity';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('worker');
   if (!config.worker.workflowBundlePath)
     throw new Error('WORKER_WORKFLOW_BUNDLE (bundle of bench/workflows.ts) is required');
   Runtime.install({

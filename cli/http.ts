@@ -74,21 +74,27 @@ export interface Context {
 
 /** What every command needs, from the configuration and the NIU_* overrides (see cli/main.ts). */
 export function context(): Context {
-  const config = loadConfig(process.env);
+  const config = loadConfig(process.env, 'cli');
   const env = process.env;
   const caFile = env.NIU_CA_FILE ?? path.join(config.dataDir, 'sandbox', 'ca.pem');
   const ca = existsSync(caFile) ? readFileSync(caFile) : undefined;
-  const tokenUrl =
-    env.NIU_TOKEN_URL ?? `${config.microsoft.authorityHost}/${config.microsoft.tenantId}/oauth2/v2.0/token`;
+  // The sandbox's operator client by default; elsewhere nothing is assumed (config/required.ts).
+  const setting = (name: string, derived: string | null, sandbox: string): string => {
+    const value = env[name] || derived || (config.sandbox.enabled ? sandbox : undefined);
+    if (!value) throw new CliError(`${name} is not set (or NIU_TOKEN; NIU_SANDBOX=true for the sandbox's)`, 2);
+    return value;
+  };
+  const { authorityHost, tenantId } = config.microsoft;
   let cached: Promise<string> | null = null;
   const token = () => {
     if (env.NIU_TOKEN) return Promise.resolve(env.NIU_TOKEN);
+    const tokenUrl = setting('NIU_TOKEN_URL', tenantId && `${authorityHost}/${tenantId}/oauth2/v2.0/token`, '');
     cached ??= (async () => {
       const body = new URLSearchParams({
         grant_type: 'client_credentials',
-        client_id: env.NIU_CLIENT_ID ?? 'operator-client',
-        client_secret: env.NIU_CLIENT_SECRET ?? 'operator-secret',
-        scope: env.NIU_SCOPE ?? `${config.api.audience}/.default`,
+        client_id: setting('NIU_CLIENT_ID', null, 'operator-client'),
+        client_secret: setting('NIU_CLIENT_SECRET', null, 'operator-secret'),
+        scope: setting('NIU_SCOPE', config.api.audience && `${config.api.audience}/.default`, ''),
       }).toString();
       let res: HttpResult;
       try {

@@ -34,19 +34,20 @@ export interface Variable<T = unknown, Default extends string | undefined = stri
   /** One line for .env.example and the docs. */
   description: string;
   /**
-   * The default serves the dev stack only (the sandbox's endpoints and credentials), so a
-   * deployment must set the variable. Declared for the docs; loading does not enforce it yet.
+   * The default on the sandbox only (NIU_SANDBOX=true: the dev stack, the tests, the benchmarks),
+   * in place of `default`: its endpoints and identities. Elsewhere the variable has `default`,
+   * or none, so a deployment that forgot it never reaches the sandbox.
    */
-  requiredOutsideDev?: boolean;
+  sandbox?: string;
 }
 
 interface Options<D extends string | undefined> {
   default?: D;
+  sandbox?: string;
   description: string;
-  requiredOutsideDev?: boolean;
 }
 
-/** The value a variable reads as: null when it has no default and is unset. */
+/** The value a variable reads as: null when it has no default and is unset (a sandbox default may be absent). */
 export type ValueOf<V> = V extends Variable<infer T, infer D> ? (D extends string ? T : T | null) : never;
 export type Values<Declared> = { [K in keyof Declared]: ValueOf<Declared[K]> };
 
@@ -55,8 +56,8 @@ export function variable<T, D extends string | undefined = undefined>(
   kind: Kind<T>,
   options: Options<D>,
 ): Variable<T, D> {
-  const { description, requiredOutsideDev } = options;
-  return { ...kind, default: options.default as D, description, requiredOutsideDev };
+  const { description, sandbox } = options;
+  return { ...kind, default: options.default as D, description, sandbox };
 }
 
 export const text = <D extends string | undefined = undefined>(options: Options<D>) =>
@@ -103,6 +104,19 @@ export const FALSE = /^(0|false|no|off)$/i;
 export const flag = (options: Options<'true' | 'false'>) =>
   variable(
     { expected: 'true or false', parse: (t) => (TRUE.test(t) ? true : FALSE.test(t) ? false : undefined) },
+    options,
+  );
+
+/** One of `names` (any case), as written there. */
+export const oneOf = <N extends string, D extends N | undefined = undefined>(
+  names: readonly N[],
+  options: Options<D>,
+) =>
+  variable(
+    {
+      expected: `one of ${names.join(', ')}`,
+      parse: (t) => names.find((n) => n === t.toLowerCase()),
+    },
     options,
   );
 
@@ -155,15 +169,21 @@ export const json = <T>({ expected, check }: JsonCheck<T>, options: Options<unde
 export function readVariables<Declared extends Record<string, Variable>>(
   declared: Declared,
   env: Env,
+  options: ReadOptions = {},
 ): Values<Declared> {
-  return resolveVariables(declared, env).values as Values<Declared>;
+  return resolveVariables(declared, env, options).values as Values<Declared>;
+}
+
+export interface ReadOptions {
+  /** Use the sandbox defaults (NIU_SANDBOX=true). */
+  sandbox?: boolean;
 }
 
 /**
  * The text each variable was read from (its default's where unset), and its value. Defaults are
  * resolved on demand, so a default may name a variable declared after it.
  */
-export function resolveVariables(declared: Record<string, Variable>, env: Env) {
+export function resolveVariables(declared: Record<string, Variable>, env: Env, { sandbox = false }: ReadOptions = {}) {
   const texts: Record<string, string | undefined> = {};
   const values: Record<string, unknown> = {};
   const pending = new Set<string>();
@@ -175,9 +195,10 @@ export function resolveVariables(declared: Record<string, Variable>, env: Env) {
     }
     pending.add(name);
     const raw = env[name];
+    const fallback = sandbox && declaration.sandbox !== undefined ? declaration.sandbox : declaration.default;
     const text =
       raw === undefined || raw === ''
-        ? declaration.default?.replace(/\$\{(\w+)\}/g, (_match, ref: string) => String(read(ref, name)))
+        ? fallback?.replace(/\$\{(\w+)\}/g, (_match, ref: string) => String(read(ref, name)))
         : raw;
     texts[name] = text;
     values[name] = text === undefined ? null : parse(name, declaration, text);

@@ -1,17 +1,24 @@
 // The one configuration module, shared by the worker, the API, the sandbox and the scripts.
 // Every setting comes from an environment variable declared in variables.ts (with its type,
-// default and description) and is checked at start-up: a bad value stops the process with a
-// message naming the variable.
+// default and description) and is checked at start-up: a bad value, or outside the sandbox a
+// setting the process needs and does not have (required.ts), stops the process with a message
+// naming the variable.
 import type { ProvisionTiming } from '../workflows/types';
 import { codecConfig, type CodecConfig } from './codec';
 import { readVariables, type Env } from './declare';
 import { loadEnvironments, sandboxEnvironments, type EnvironmentConfig } from './environments';
 import { ConfigError } from './errors';
+import { checkCloud, microsoftConfig, type MicrosoftConfig } from './microsoft';
+import { checkRequired, type Role } from './required';
 import { VARIABLES } from './variables';
 
+export { CLOUD_NAMES, CLOUDS, type CloudName } from './clouds';
 export { parseCodec, type CodecConfig } from './codec';
+export { noCredential, type CredentialSettings } from './credential';
 export { parseEnvironments, sandboxEnvironments, type EnvironmentConfig } from './environments';
 export { ConfigError } from './errors';
+export type { MicrosoftConfig } from './microsoft';
+export type { Role } from './required';
 export { describeVariables, VARIABLES, type VariableDescription } from './variables';
 
 export interface Config {
@@ -30,10 +37,12 @@ export interface Config {
     /** Public base URL used in Location headers and links (default http://host:port). */
     publicUrl: string;
     /** OpenID provider metadata URL used to verify bearer tokens. */
-    openIdConfigUrl: string;
-    audience: string;
-    /** The API app registration's client id, the `aud` of v2.0 tokens. */
-    clientId: string;
+    /** Null only outside the sandbox in a process other than the API (required.ts). */
+    openIdConfigUrl: string | null;
+    /** The API's App ID URI, the `aud` of v1.0 tokens (null as openIdConfigUrl). */
+    audience: string | null;
+    /** The API app registration's client id, the `aud` of v2.0 tokens; null: v2.0 tokens are refused. */
+    clientId: string | null;
     /** Rate limit per client per minute. */
     rateLimitPerMinute: number;
     /** Failed authentications (401) allowed per address per minute; then 429 until the minute ends. */
@@ -46,19 +55,7 @@ export interface Config {
     /** Origins allowed by CORS (the Temporal UI, for the codec endpoint). */
     corsOrigins: string[];
   };
-  microsoft: {
-    tenantId: string;
-    clientId: string;
-    clientSecret: string;
-    authorityHost: string;
-    graphBaseUrl: string;
-    powerPlatformBaseUrl: string;
-    /** Token audience of the Power Platform admin API. */
-    powerPlatformAudience: string;
-    keyVaultUrl: string | null;
-    /** Sandbox only: its vault host is not a subdomain of vault.azure.net. */
-    keyVaultDisableChallengeResourceVerification: boolean;
-  };
+  microsoft: MicrosoftConfig;
   worker: {
     shutdownGraceMs: number;
     metricsPort: number;
@@ -75,6 +72,8 @@ export interface Config {
     workflowBundlePath: string | null;
   };
   sandbox: {
+    /** NIU_SANDBOX=true: the sandbox's defaults apply (the dev stack, the tests, the benchmarks). */
+    enabled: boolean;
     url: string;
     /** Interface the sandbox listens on (0.0.0.0 in a container). */
     host: string;
@@ -95,8 +94,22 @@ export interface Config {
   workflowTiming: Partial<ProvisionTiming> | null;
 }
 
-export function loadConfig(env: Env = process.env): Config {
-  const v = readVariables(VARIABLES, env);
+/**
+ * The configuration of `role`'s process (required.ts: what it needs outside the sandbox; `all`,
+ * the default, is the worker's and the API's needs together).
+ */
+export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
+  const sandbox = readVariables({ NIU_SANDBOX: VARIABLES.NIU_SANDBOX }, env).NIU_SANDBOX;
+  const v = readVariables(VARIABLES, env, { sandbox });
+  if (!sandbox) checkRequired(role, v);
+  const microsoft = microsoftConfig(v, sandbox);
+  // No file: on the sandbox its seeded environments at its URL; elsewhere none (required.ts).
+  const environments = v.ENVIRONMENTS_FILE
+    ? loadEnvironments(v.ENVIRONMENTS_FILE)
+    : sandbox
+      ? sandboxEnvironments(v.SANDBOX_URL).environments
+      : [];
+  if (!sandbox) checkCloud(microsoft, environments, v.ENVIRONMENTS_FILE ?? '');
   return {
     dataDir: v.DATA_DIR,
     logLevel: v.LOG_LEVEL,
@@ -118,17 +131,7 @@ export function loadConfig(env: Env = process.env): Config {
       trustProxy: v.API_TRUST_PROXY,
       corsOrigins: v.API_CORS_ORIGINS,
     },
-    microsoft: {
-      tenantId: v.AZURE_TENANT_ID,
-      clientId: v.AZURE_CLIENT_ID,
-      clientSecret: v.AZURE_CLIENT_SECRET,
-      authorityHost: v.AZURE_AUTHORITY_HOST,
-      graphBaseUrl: v.GRAPH_BASE_URL,
-      powerPlatformBaseUrl: v.POWERPLATFORM_BASE_URL,
-      powerPlatformAudience: v.POWERPLATFORM_AUDIENCE,
-      keyVaultUrl: v.KEYVAULT_URL,
-      keyVaultDisableChallengeResourceVerification: v.KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION,
-    },
+    microsoft,
     worker: {
       shutdownGraceMs: v.WORKER_SHUTDOWN_GRACE_MS,
       metricsPort: v.WORKER_METRICS_PORT,
@@ -136,21 +139,18 @@ export function loadConfig(env: Env = process.env): Config {
       maxCachedWorkflows: v.WORKER_MAX_CACHED_WORKFLOWS,
       workflowBundlePath: v.WORKER_WORKFLOW_BUNDLE,
     },
-    sandbox: { url: v.SANDBOX_URL, host: v.SANDBOX_HOST, port: v.SANDBOX_PORT },
+    sandbox: { enabled: sandbox, url: v.SANDBOX_URL, host: v.SANDBOX_HOST, port: v.SANDBOX_PORT },
     codec: codecConfig(v),
     environmentsFile: v.ENVIRONMENTS_FILE ?? '',
-    // No file: the sandbox's seeded environments at the sandbox's URL.
-    environments: v.ENVIRONMENTS_FILE
-      ? loadEnvironments(v.ENVIRONMENTS_FILE)
-      : sandboxEnvironments(v.SANDBOX_URL).environments,
+    environments,
     workflowTiming: v.WORKFLOW_TIMING,
   };
 }
 
-/** Loads the configuration or exits with the message that names the bad variable. */
-export function loadConfigOrExit(env: Env = process.env): Config {
+/** Loads `role`'s configuration or exits (78) with the message that names the bad variable. */
+export function loadConfigOrExit(role: Role, env: Env = process.env): Config {
   try {
-    return loadConfig(env);
+    return loadConfig(env, role);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -158,4 +158,10 @@ export function loadConfigOrExit(env: Env = process.env): Config {
     }
     throw err;
   }
+}
+
+/** A setting the caller needs that this configuration lacks (possible outside the sandbox only). */
+export function configured<T>(value: T | null, variable: string): T {
+  if (value === null) throw new ConfigError(variable, 'is not set (docs/configuration.md)');
+  return value;
 }

@@ -1,13 +1,21 @@
-// The environment variables, one entry each: type and bounds, default, description. Every one
-// is optional: with none set, everything points at the sandbox on its default port, so
-// `npm start` needs no manual step. .env.example lists them with these defaults (a unit test
-// keeps the two in step).
-import { filePath, flag, int, json, list, readableFile, resolveVariables, text, url, variable } from './declare';
+// The environment variables, one entry each: type and bounds, default, description. With
+// NIU_SANDBOX=true (`npm start`, the tests, the benchmarks) every Microsoft setting has the
+// sandbox's default, so those need no manual step; without it nothing defaults to the sandbox:
+// endpoints come from AZURE_CLOUD's row of clouds.ts, and what a process needs and has no
+// default (required.ts) stops it at start. .env.example lists them (a unit test keeps the two in
+// step).
+import { CLOUD_NAMES } from './clouds';
+import { filePath, flag, int, json, list, oneOf, readableFile, resolveVariables, text, url, variable } from './declare';
+import { requiredBy, type Role } from './required';
 import { LoopbackOrigins, TrustProxy, WorkflowTiming } from './schemas';
 
 const PORT = { minimum: 0, maximum: 65535 };
 
 export const VARIABLES = {
+  NIU_SANDBOX: flag({
+    default: 'false',
+    description: 'Run on the sandbox: its endpoints, identities and environments are the defaults (npm start, tests)',
+  }),
   DATA_DIR: filePath({
     default: '.data',
     description: "Folder of the Temporal dev server's SQLite file, the sandbox's CA and state (git-ignored)",
@@ -30,13 +38,16 @@ export const VARIABLES = {
     description: 'Public base URL of Location headers and links',
   }),
   AUTH_OPENID_CONFIG_URL: url({
-    default: '${AZURE_AUTHORITY_HOST}/${AZURE_TENANT_ID}/v2.0/.well-known/openid-configuration',
+    sandbox: '${AZURE_AUTHORITY_HOST}/${AZURE_TENANT_ID}/v2.0/.well-known/openid-configuration',
     description: "OpenID provider metadata of the issuer of the API's bearer tokens",
   }),
-  AUTH_AUDIENCE: text({ default: 'api://noninteractive-users', description: 'Required `aud` of API tokens' }),
+  AUTH_AUDIENCE: text({
+    sandbox: 'api://noninteractive-users',
+    description: "The API's App ID URI: the `aud` of v1.0 API tokens",
+  }),
   AUTH_CLIENT_ID: text({
-    default: '5f3c2a1e-8d4b-4c7a-9e6f-0b1d2c3e4f50',
-    description: "The API app registration's client id: the `aud` of v2.0 API tokens (default: the sandbox's)",
+    sandbox: '5f3c2a1e-8d4b-4c7a-9e6f-0b1d2c3e4f50',
+    description: "The API app registration's client id: the `aud` of v2.0 API tokens; unset: v2.0 tokens are refused",
   }),
   API_RATE_LIMIT_PER_MINUTE: int({ default: 600, minimum: 1, description: 'Requests per client per minute' }),
   API_AUTH_FAILURES_PER_MINUTE: int({
@@ -54,28 +65,52 @@ export const VARIABLES = {
     description: 'Origins allowed by CORS (the Temporal UI, for the codec endpoint)',
   }),
 
-  AZURE_TENANT_ID: text({ default: 'contoso.onmicrosoft.com', description: "Tenant of the worker's app registration" }),
-  AZURE_CLIENT_ID: text({ default: 'provisioner-client', description: "Client id of the worker's app registration" }),
-  AZURE_CLIENT_SECRET: text({ default: 'provisioner-secret', description: "Secret of the worker's app registration" }),
-  AZURE_AUTHORITY_HOST: url({
-    default: '${SANDBOX_URL}',
-    description: 'Entra ID authority; production: https://login.microsoftonline.com',
+  AZURE_CLOUD: oneOf(CLOUD_NAMES, {
+    sandbox: 'public',
+    description: 'The Microsoft cloud: every endpoint and audience not set below comes from it (config/clouds.ts)',
   }),
-  GRAPH_BASE_URL: url({
-    default: '${SANDBOX_URL}',
-    description: 'Microsoft Graph; production: https://graph.microsoft.com',
+  AZURE_TENANT_ID: text({ sandbox: 'contoso.onmicrosoft.com', description: "Tenant of the worker's app registration" }),
+  AZURE_CLIENT_ID: text({
+    sandbox: 'provisioner-client',
+    description:
+      "Client id of the worker's app registration (managed identity: a user-assigned one's; unset: system-assigned)",
+  }),
+  AZURE_CLIENT_SECRET: text({ description: "The worker's client secret (one credential kind of four)" }),
+  AZURE_CLIENT_CERTIFICATE_PATH: readableFile({
+    description: "The worker's certificate: PEM file with the private key (one credential kind of four)",
+  }),
+  AZURE_CLIENT_CERTIFICATE_PASSWORD: text({ description: 'Password of the certificate file, if it has one' }),
+  AZURE_CLIENT_SEND_CERTIFICATE_CHAIN: flag({
+    default: 'false',
+    description: 'Send the certificate chain (x5c), for subject name and issuer authentication',
+  }),
+  AZURE_FEDERATED_TOKEN_FILE: readableFile({
+    description: 'File of a federated token: workload identity federation (one credential kind of four)',
+  }),
+  AZURE_USE_MANAGED_IDENTITY: flag({
+    default: 'false',
+    description:
+      "The worker's managed identity (one credential kind of four); AZURE_CLIENT_ID picks a user-assigned one",
+  }),
+  AZURE_AUTHORITY_HOST: url({ sandbox: '${SANDBOX_URL}', description: "Entra ID authority; unset: the cloud's" }),
+  GRAPH_BASE_URL: url({ sandbox: '${SANDBOX_URL}', description: "Microsoft Graph; unset: the cloud's" }),
+  GRAPH_AUDIENCE: url({
+    description: "Audience of Graph tokens; unset: the Graph of GRAPH_BASE_URL's cloud (else AZURE_CLOUD's)",
   }),
   POWERPLATFORM_BASE_URL: url({
-    default: '${SANDBOX_URL}',
-    description: 'Power Platform admin API; production: https://api.bap.microsoft.com',
+    sandbox: '${SANDBOX_URL}',
+    description: "Power Platform admin API; unset: the cloud's",
   }),
   POWERPLATFORM_AUDIENCE: text({
-    default: 'https://service.powerapps.com',
-    description: 'Token audience of the Power Platform admin API',
+    description:
+      "Token audience of the Power Platform admin API; unset: POWERPLATFORM_BASE_URL's cloud's (else AZURE_CLOUD's)",
   }),
+  DATAVERSE_DOMAIN: text({ description: "Domain the environments' Dataverse URLs must be under; unset: the cloud's" }),
   KEYVAULT_URL: url({ description: 'Vault for generated passwords; unset: passwords are discarded' }),
+  KEYVAULT_DOMAIN: text({ description: "Domain KEYVAULT_URL must be under; unset: the cloud's" }),
   KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: flag({
     default: 'false',
+    sandbox: 'true',
     description: "Sandbox only: its vault's host is not a subdomain of vault.azure.net",
   }),
 
@@ -87,7 +122,7 @@ export const VARIABLES = {
     description: 'Loopback UI origins whose codec calls need no token (the dev stack its own UI)',
   }),
 
-  ENVIRONMENTS_FILE: filePath({ description: "JSON file of environments; unset: the sandbox's two" }),
+  ENVIRONMENTS_FILE: filePath({ description: 'JSON file of environments; unset on the sandbox: its two' }),
 
   WORKER_SHUTDOWN_GRACE_MS: int({ default: 10_000, description: 'How long SIGTERM lets running activities finish' }),
   WORKER_METRICS_PORT: int({ default: 9464, ...PORT, description: "Port of the worker's Prometheus endpoint" }),
@@ -105,7 +140,7 @@ export const VARIABLES = {
   SANDBOX_PORT: int({ default: 4443, ...PORT, description: 'Port of the sandbox' }),
   SANDBOX_URL: url({
     default: 'https://127.0.0.1:${SANDBOX_PORT}',
-    description: "The sandbox's public URL, every Microsoft endpoint's default",
+    description: "The sandbox's public URL, every Microsoft endpoint's default with NIU_SANDBOX=true",
   }),
   SANDBOX_HOST: text({
     default: '127.0.0.1',
@@ -121,19 +156,24 @@ export interface VariableDescription {
   default: string | null;
   /** The default with nothing set, as .env.example gives it; null: none. */
   defaultText: string | null;
+  /** The default with NIU_SANDBOX=true and nothing else set; null: none. */
+  sandboxText: string | null;
   description: string;
-  requiredOutsideDev: boolean;
+  /** The processes that refuse to start without it outside the sandbox (required.ts). */
+  requiredBy: Role[];
 }
 
 /** The declaration as data, for docs and for the check of .env.example. */
 export function describeVariables(): VariableDescription[] {
   const { texts } = resolveVariables(VARIABLES, {});
+  const sandbox = resolveVariables(VARIABLES, {}, { sandbox: true }).texts;
   return Object.entries(VARIABLES).map(([name, v]) => ({
     name,
     expected: v.expected,
     default: v.default ?? null,
     defaultText: texts[name] ?? null,
+    sandboxText: sandbox[name] ?? null,
     description: v.description,
-    requiredOutsideDev: v.requiredOutsideDev ?? false,
+    requiredBy: requiredBy(name),
   }));
 }

@@ -10,7 +10,7 @@ import { API_APP_NAME, API_AUDIENCE } from './seed';
 import { startSandbox } from './server';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('sandbox');
   const args = new Set(process.argv.slice(2));
   const certDir = path.join(config.dataDir, 'sandbox');
   const stateFile = args.has('--memory') ? undefined : path.join(certDir, 'state.json');

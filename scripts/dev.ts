@@ -107,17 +107,17 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
 
-  const config = loadConfigOrExit();
+  // The dev stack is the sandbox's: every process gets its defaults (config/required.ts).
+  const sandboxEnv = { ...process.env, NIU_SANDBOX: 'true' };
+  const config = loadConfigOrExit('sandbox', sandboxEnv);
   const certDir = path.join(config.dataDir, 'sandbox');
   const { caFile } = await ensureCertificates(certDir);
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...sandboxEnv,
     NODE_EXTRA_CA_CERTS: caFile,
     DATA_DIR: config.dataDir,
-    // The sandbox's vault answers at its own origin; Key Vault's client must be told to accept it.
+    // The sandbox's vault answers at its own origin (NIU_SANDBOX turns off the check of its host).
     KEYVAULT_URL: process.env.KEYVAULT_URL ?? config.sandbox.url,
-    KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION:
-      process.env.KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION ?? 'true',
   };
   // Payload encryption on, with the UI decoding through the API's codec endpoint. The UI has no
   // sign-in here, so the API trusts codec calls from the UI's own loopback origin (and from a

@@ -5,7 +5,7 @@ import { ensureCertificates } from '../sandbox/ca';
 import { loadConfigOrExit } from '../config';
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('sandbox');
   const { caFile } = await ensureCertificates(path.join(config.dataDir, 'sandbox'));
   process.stdout.write(`${caFile}\n`);
 }

@@ -8,7 +8,7 @@ import { activeAllocator } from './node-flags';
 const LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit('worker');
   const level = (config.logLevel.toUpperCase() as LogLevel) ?? 'INFO';
   Runtime.install({
     // One JSON object per line on stdout, workflow and activity logs included (the SDK routes

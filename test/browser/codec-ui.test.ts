@@ -57,6 +57,7 @@ beforeAll(async () => {
   tw = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue: testTaskQueue('codec-ui') });
   const config = loadConfig({
     ...process.env,
+    NIU_SANDBOX: 'true',
     SANDBOX_URL: sandbox.url,
     API_PORT: String(apiPort),
     LOG_LEVEL: 'error',

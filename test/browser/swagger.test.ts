@@ -15,6 +15,7 @@ let baseUrl: string;
 beforeAll(async () => {
   const config = loadConfig({
     ...process.env,
+    NIU_SANDBOX: 'true',
     TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
     API_PORT: String(await freePort()),
     LOG_LEVEL: 'silent',

@@ -13,6 +13,7 @@ test('SIGTERM: the in-flight request is answered, then the process exits 0', asy
     cwd: root,
     env: {
       ...process.env,
+      NIU_SANDBOX: 'true',
       API_PORT: String(port),
       // Nothing listens there: /readyz takes the full connect timeout, a request "in flight".
       TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,

@@ -56,7 +56,7 @@ beforeAll(async () => {
     KEYVAULT_URL: sandbox.url,
     KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'true',
   };
-  config = loadConfig({ ...process.env, SANDBOX_URL: sandbox.url, ...env });
+  config = loadConfig({ ...process.env, NIU_SANDBOX: 'true', SANDBOX_URL: sandbox.url, ...env });
   [worker, api] = await Promise.all([
     spawnWorker({ sandboxUrl: sandbox.url, taskQueue, logLevel: 'DEBUG', env }),
     spawnApi({

@@ -34,6 +34,7 @@ export async function appWithoutTemporal(
     },
   });
   const config = loadConfig({
+    NIU_SANDBOX: 'true',
     TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
     TEMPORAL_CONNECT_TIMEOUT_MS: '1500',
     AUTH_OPENID_CONFIG_URL: idp.openIdConfigUrl,

@@ -152,6 +152,7 @@ export async function spawnWorker(options: WorkerProcessOptions): Promise<Worker
   const run = spawnEntry(
     options.entry ?? 'worker/main.ts',
     {
+      NIU_SANDBOX: 'true',
       SANDBOX_URL: options.sandboxUrl,
       TEMPORAL_ADDRESS: options.temporalAddress ?? process.env.TEMPORAL_ADDRESS,
       TEMPORAL_TASK_QUEUE: options.taskQueue,
@@ -200,6 +201,7 @@ export interface ApiProcess extends ChildRun {
 export async function spawnApi(options: ApiProcessOptions): Promise<ApiProcess> {
   const port = options.port ?? (await freePort());
   const run = spawnEntry('api/main.ts', {
+    NIU_SANDBOX: 'true',
     SANDBOX_URL: options.sandboxUrl,
     TEMPORAL_ADDRESS: options.temporalAddress ?? process.env.TEMPORAL_ADDRESS,
     TEMPORAL_TASK_QUEUE: options.taskQueue,

@@ -48,6 +48,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     worker = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue, env: namespaceEnv });
     const port = await freePort();
     const env = {
+      NIU_SANDBOX: 'true',
       SANDBOX_URL: sandbox.url,
       TEMPORAL_TASK_QUEUE: taskQueue,
       TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? '',

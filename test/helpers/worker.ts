@@ -50,6 +50,7 @@ export async function startTestWorker(options: {
   installRuntime();
   const config = loadConfig({
     ...process.env,
+    NIU_SANDBOX: 'true',
     SANDBOX_URL: options.sandboxUrl,
     TEMPORAL_TASK_QUEUE: options.taskQueue,
     WORKER_SHUTDOWN_GRACE_MS: '2000',

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pkg from '../../package.json';
-import { loadConfig } from '../../config';
+import { ConfigError, loadConfig, type Role } from '../../config';
 
 const root = path.resolve(__dirname, '../..');
 const checker = path.join(root, '.tools/bin/compose-check');
@@ -27,9 +27,12 @@ interface ComposeProject {
   services: Record<string, ComposeService>;
 }
 
-function load(file: string): { status: number | null; stdout: string; stderr: string } {
-  // A clean environment: the file's own defaults are what is checked.
-  const result = spawnSync(checker, [file], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+function load(
+  file: string,
+  env: Record<string, string> = {},
+): { status: number | null; stdout: string; stderr: string } {
+  // A clean environment: the file's own defaults (and `env`) are what is checked.
+  const result = spawnSync(checker, [file], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -42,11 +45,13 @@ function configVariables(): Set<string> {
       return undefined;
     },
   });
-  loadConfig(env);
+  loadConfig(env, 'sandbox'); // reads every declared variable, needs none
   return seen;
 }
 
 let project: ComposeProject;
+/** The same file with NIU_SANDBOX=true in the shell, as `docker compose --profile sandbox` is run. */
+let onSandbox: ComposeProject;
 
 beforeAll(() => {
   if (!existsSync(checker)) {
@@ -58,6 +63,7 @@ beforeAll(() => {
   const result = load(path.join(root, 'docker-compose.yml'));
   if (result.status !== 0) throw new Error(`docker-compose.yml does not load: ${result.stderr}`);
   project = JSON.parse(result.stdout) as ComposeProject;
+  onSandbox = JSON.parse(load(path.join(root, 'docker-compose.yml'), { NIU_SANDBOX: 'true' }).stdout) as ComposeProject;
 }, 300_000);
 
 test('the checker rejects a file that breaks the Compose Specification', () => {
@@ -132,8 +138,6 @@ test('service variables are the configuration module’s, and ports match them',
         known: true,
       });
     }
-    // The values must pass the configuration module's own validation.
-    expect(() => loadConfig(env as Record<string, string>)).not.toThrow();
   }
   const api = project.services.api!;
   const apiPort = Number(api.environment?.API_PORT);
@@ -145,6 +149,32 @@ test('service variables are the configuration module’s, and ports match them',
   // The worker and API reach Temporal by its service name and port.
   const temporalPort = project.services.temporal?.ports?.[0]?.target;
   expect(worker.environment?.TEMPORAL_ADDRESS).toBe(`temporal:${temporalPort}`);
+});
+
+/** The ConfigError (or null) of a service's environment, loaded as its process does. */
+function configErrorOf(p: ComposeProject, service: 'worker' | 'api' | 'sandbox'): string | null {
+  try {
+    loadConfig((p.services[service]?.environment ?? {}) as Record<string, string>, service satisfies Role);
+    return null;
+  } catch (err) {
+    if (err instanceof ConfigError) return err.variable;
+    throw err;
+  }
+}
+
+test('fail closed: with the defaults of the file the worker and the API refuse to start; with NIU_SANDBOX=true all load', () => {
+  const services = ['worker', 'api', 'sandbox'] as const;
+  expect(services.map((s) => configErrorOf(project, s))).toEqual(['AZURE_CLOUD', 'AUTH_OPENID_CONFIG_URL', null]);
+  expect(services.map((s) => configErrorOf(onSandbox, s))).toEqual([null, null, null]);
+  const config = loadConfig(onSandbox.services.worker!.environment as Record<string, string>, 'worker');
+  expect(config.microsoft).toMatchObject({
+    authorityHost: 'https://sandbox:4443',
+    graphBaseUrl: 'https://sandbox:4443',
+  });
+  // The API gets no credential of the worker.
+  const credentials = /^AZURE_(CLIENT_SECRET|CLIENT_CERTIFICATE_|FEDERATED_TOKEN_FILE|USE_MANAGED_IDENTITY)/;
+  expect(Object.keys(project.services.api?.environment ?? {}).filter((k) => credentials.test(k))).toEqual([]);
+  expect(Object.keys(project.services.worker?.environment ?? {}).filter((k) => credentials.test(k))).toHaveLength(5);
 });
 
 test('the Dockerfile runs Node 24 (pinned), as non-root, with production dependencies, jemalloc and a health check', () => {

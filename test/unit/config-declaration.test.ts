@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, describeVariables, loadConfig, parseEnvironments, sandboxEnvironments } from '../../config';
 
+/** The configuration on the sandbox (NIU_SANDBOX=true) with `env`. */
+const onSandbox = (env: Record<string, string> = {}) => loadConfig({ NIU_SANDBOX: 'true', ...env });
+
 /** The error `fn` throws (undefined if none). */
 function thrown(fn: () => unknown): unknown {
   try {
@@ -47,7 +50,7 @@ describe('the declaration', () => {
   });
 
   test('a default naming other variables follows them', () => {
-    const config = loadConfig({ API_HOST: '0.0.0.0', API_PORT: '8080', AZURE_AUTHORITY_HOST: 'https://login.test/' });
+    const config = onSandbox({ API_HOST: '0.0.0.0', API_PORT: '8080', AZURE_AUTHORITY_HOST: 'https://login.test/' });
     expect(config.api.publicUrl).toBe('http://0.0.0.0:8080');
     expect(config.api.openIdConfigUrl).toBe(
       'https://login.test/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration',
@@ -59,8 +62,8 @@ describe('the declaration', () => {
   });
 
   test('an empty variable counts as unset', () => {
-    expect(loadConfig({ API_PORT: '', KEYVAULT_URL: '' })).toMatchObject({ api: { port: 3000 } });
-    expect(loadConfig({ KEYVAULT_URL: '' }).microsoft.keyVaultUrl).toBeNull();
+    expect(onSandbox({ API_PORT: '', KEYVAULT_URL: '' })).toMatchObject({ api: { port: 3000 } });
+    expect(onSandbox({ KEYVAULT_URL: '' }).microsoft.keyVaultUrl).toBeNull();
   });
 
   test.each([
@@ -101,7 +104,7 @@ describe('the declaration', () => {
       /^Configuration error: WORKER_WORKFLOW_BUNDLE cannot be read: ENOENT/,
     ],
   ])('%s=%s is refused', (name, value, message) => {
-    const error = thrown(() => loadConfig({ [name]: value }));
+    const error = thrown(() => onSandbox({ [name]: value }));
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).variable).toBe(name);
     if (typeof message === 'string') expect((error as Error).message).toBe(`Configuration error: ${message}`);
@@ -109,10 +112,10 @@ describe('the declaration', () => {
   });
 
   test('WORKFLOW_TIMING gives the workflow the fields it sets', () => {
-    expect(loadConfig({ WORKFLOW_TIMING: '{"verifySettleMs": 5000}' }).workflowTiming).toEqual({
+    expect(onSandbox({ WORKFLOW_TIMING: '{"verifySettleMs": 5000}' }).workflowTiming).toEqual({
       verifySettleMs: 5000,
     });
-    expect(loadConfig({}).workflowTiming).toBeNull();
+    expect(onSandbox().workflowTiming).toBeNull();
   });
 });
 

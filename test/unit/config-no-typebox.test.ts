@@ -22,7 +22,7 @@ registerHooks({
 });
 globalThis.gc();
 const before = process.memoryUsage();
-require('./config').loadConfig({});
+require('./config').loadConfig({ NIU_SANDBOX: 'true' });
 globalThis.gc();
 const after = process.memoryUsage();
 process.stdout.write(JSON.stringify({

@@ -3,9 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, parseEnvironments, sandboxEnvironments } from '../../config';
 
+/** The configuration on the sandbox (NIU_SANDBOX=true) with `env`. */
+const onSandbox = (env: Record<string, string> = {}) => loadConfig({ NIU_SANDBOX: 'true', ...env });
+
 describe('loadConfig', () => {
-  test('with nothing set, everything points at the sandbox on its default port', () => {
-    const config = loadConfig({});
+  test('with NIU_SANDBOX=true and nothing else set, everything points at the sandbox on its default port', () => {
+    const config = onSandbox();
     expect(config.sandbox.url).toBe('https://127.0.0.1:4443');
     expect(config.microsoft.authorityHost).toBe('https://127.0.0.1:4443');
     expect(config.microsoft.graphBaseUrl).toBe('https://127.0.0.1:4443');
@@ -20,15 +23,15 @@ describe('loadConfig', () => {
   });
 
   test('the workflow cache holds 256 runs unless WORKER_MAX_CACHED_WORKFLOWS says otherwise', () => {
-    expect(loadConfig({}).worker.maxCachedWorkflows).toBe(256);
-    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '500' }).worker.maxCachedWorkflows).toBe(500);
+    expect(onSandbox().worker.maxCachedWorkflows).toBe(256);
+    expect(onSandbox({ WORKER_MAX_CACHED_WORKFLOWS: '500' }).worker.maxCachedWorkflows).toBe(500);
   });
 
   test('API_TRUST_PROXY: off unless set; true, a hop count, or addresses and ranges', () => {
-    expect(loadConfig({}).api.trustProxy).toBe(false);
-    expect(loadConfig({ API_TRUST_PROXY: 'true' }).api.trustProxy).toBe(true);
-    expect(loadConfig({ API_TRUST_PROXY: '2' }).api.trustProxy).toBe(2);
-    expect(loadConfig({ API_TRUST_PROXY: '10.0.0.0/8, ::1, loopback' }).api.trustProxy).toEqual([
+    expect(onSandbox().api.trustProxy).toBe(false);
+    expect(onSandbox({ API_TRUST_PROXY: 'true' }).api.trustProxy).toBe(true);
+    expect(onSandbox({ API_TRUST_PROXY: '2' }).api.trustProxy).toBe(2);
+    expect(onSandbox({ API_TRUST_PROXY: '10.0.0.0/8, ::1, loopback' }).api.trustProxy).toEqual([
       '10.0.0.0/8',
       '::1',
       'loopback',
@@ -36,7 +39,7 @@ describe('loadConfig', () => {
   });
 
   test('SANDBOX_URL moves every Microsoft endpoint with it', () => {
-    const config = loadConfig({ SANDBOX_URL: 'https://127.0.0.1:5555/' });
+    const config = onSandbox({ SANDBOX_URL: 'https://127.0.0.1:5555/' });
     expect(config.microsoft.powerPlatformBaseUrl).toBe('https://127.0.0.1:5555');
     expect(config.environments[1]?.dataverseUrl).toBe('https://127.0.0.1:5555/dataverse/contoso-test');
   });
@@ -53,8 +56,8 @@ describe('loadConfig', () => {
     ['API_TRUST_PROXY', '10.0.0.1,proxy.local', /API_TRUST_PROXY must be .*"proxy\.local"/],
     ['API_TRUST_PROXY', '10.0.0.0/33', /API_TRUST_PROXY must be .*"10\.0\.0\.0\/33"/],
   ])('a bad %s (%s) is refused with a message naming it', (name, value, message) => {
-    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
-    expect(() => loadConfig({ [name]: value })).toThrow(message);
+    expect(() => onSandbox({ [name]: value })).toThrow(ConfigError);
+    expect(() => onSandbox({ [name]: value })).toThrow(message);
   });
 
   test('reads environments from ENVIRONMENTS_FILE', () => {
@@ -63,7 +66,7 @@ describe('loadConfig', () => {
     const doc = sandboxEnvironments('https://example.test');
     doc.environments[0]!.nonInteractiveLimit = 7;
     writeFileSync(file, JSON.stringify(doc));
-    const config = loadConfig({ ENVIRONMENTS_FILE: file });
+    const config = onSandbox({ ENVIRONMENTS_FILE: file });
     expect(config.environments[0]).toMatchObject({ name: 'contoso-prod', nonInteractiveLimit: 7 });
   });
 });

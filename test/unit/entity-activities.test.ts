@@ -44,7 +44,7 @@ test('answers go to each run by the admission signal; runs that are gone come ba
   const sent: [string, string, unknown][] = [];
   const [a, b] = [request('a'), request('b')];
   const { deliverAdmissions } = entityActivities(
-    loadConfig({}),
+    loadConfig({ NIU_SANDBOX: 'true' }),
     clientWith({
       signal: async (id, name, arg) => {
         if (id === b.workflowId) throw notFound(id);
@@ -65,7 +65,7 @@ test('answers go to each run by the admission signal; runs that are gone come ba
 test('any other failure to deliver goes to the retry policy unchanged', async () => {
   const unavailable = Object.assign(new Error('14 UNAVAILABLE'), { code: 14 });
   const { deliverAdmissions, releaseAdmission } = entityActivities(
-    loadConfig({}),
+    loadConfig({ NIU_SANDBOX: 'true' }),
     clientWith({ signal: () => Promise.reject(unavailable) }),
   );
   const a = request('a');
@@ -75,7 +75,7 @@ test('any other failure to deliver goes to the retry policy unchanged', async ()
 
 test('a release to an entity that is not running succeeds: it holds nothing', async () => {
   const { releaseAdmission } = entityActivities(
-    loadConfig({}),
+    loadConfig({ NIU_SANDBOX: 'true' }),
     clientWith({ signal: (id) => Promise.reject(notFound(id)) }),
   );
   await expect(run(releaseAdmission, { requestId: 'x', runId: 'y', lock: false })).resolves.toBeUndefined();
@@ -84,7 +84,7 @@ test('a release to an entity that is not running succeeds: it holds nothing', as
 test('closed runs: ended or unknown ones are closed, running ones are not', async () => {
   const status: Record<string, string> = { running: 'RUNNING', done: 'COMPLETED', killed: 'TERMINATED' };
   const { closedRuns } = entityActivities(
-    loadConfig({}),
+    loadConfig({ NIU_SANDBOX: 'true' }),
     clientWith({
       describe: async (id) => {
         if (!status[id]) throw notFound(id);

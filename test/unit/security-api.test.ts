@@ -20,6 +20,7 @@ describe('API security (no Temporal)', () => {
   beforeAll(async () => {
     idp = await startLocalIdentityProvider();
     const config = loadConfig({
+      NIU_SANDBOX: 'true',
       TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
       TEMPORAL_CONNECT_TIMEOUT_MS: '500',
       AUTH_OPENID_CONFIG_URL: idp.openIdConfigUrl,
