@@ -7,6 +7,7 @@ import { createTokenSource } from './credential';
 import { createGraphClient, graphActivities } from './graph';
 import { ACCESS_MODE, dataverseActivities, type SystemUser } from './dataverse';
 import { powerPlatformActivities } from './powerplatform';
+import { adminEnvironments } from './admin-environments';
 import { createPasswordStore } from './keyvault';
 import { entityActivities } from './entities';
 import { awaitSyncActivities } from './await-sync';
@@ -28,7 +29,7 @@ export function createActivities(config: Config, deps: ActivityDeps = {}) {
     return client;
   };
   const dataverse = dataverseActivities(config, tokens);
-  const powerPlatform = powerPlatformActivities(config, tokens);
+  const powerPlatform = powerPlatformActivities(config, tokens, adminEnvironments(config, tokens));
   const entities = entityActivities(config, getClient);
   return {
     ...graphActivities(config, graph, createPasswordStore(config, tokens.credential)),

@@ -189,7 +189,9 @@ export const CancelAccepted = Type.Object({
 export const Environment = Type.Object({
   name: Type.String({ examples: ['contoso-prod'] }),
   dataverseUrl: Type.String(),
-  powerPlatformEnvironmentId: Type.String(),
+  powerPlatformEnvironmentId: Type.Union([Type.String(), Type.Null()], {
+    description: 'Configured id in the Power Platform admin API (null: the worker finds it from the Dataverse URL).',
+  }),
   licenseSku: Type.String(),
   usageLocation: Type.String(),
   allowedUpnDomains: Type.Array(Type.String()),

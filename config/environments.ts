@@ -28,8 +28,8 @@ export const ENVIRONMENT_FIELDS = {
     'Dataverse organization URL, e.g. `https://contoso.crm.dynamics.com`',
   ),
   powerPlatformEnvironmentId: optional(
-    nonEmpty,
-    "Power Platform environment id (for the admin API's addUser); default: the name",
+    orNull(nonEmpty, 'a non-empty string or null'),
+    "Power Platform environment id (for the admin API's addUser); null or left out: found from `dataverseUrl` in the admin API's list of environments",
   ),
   licenseSku: required(
     nonEmpty,
@@ -59,7 +59,11 @@ export const ENVIRONMENT_FIELDS = {
 
 type Entry = FieldValues<typeof ENVIRONMENT_FIELDS>;
 
-/** An environment as the code uses it: the file's entry with its optional fields filled in. */
+/**
+ * An environment as the code uses it: the file's entry with its optional fields filled in. The
+ * admin API's environment id is null when the file leaves it to the admin API
+ * (activities/admin-environments.ts finds it).
+ */
 export type EnvironmentConfig = Required<Omit<Entry, 'defaultSecurityRoles'>> & { defaultSecurityRoles: string[] };
 
 /** Parses and checks the environments file's text; `source` names it in messages. */
@@ -92,7 +96,7 @@ export function parseEnvironments(text: string, source: string): EnvironmentConf
     return {
       name: item.name,
       dataverseUrl: item.dataverseUrl.replace(/\/+$/, ''),
-      powerPlatformEnvironmentId: item.powerPlatformEnvironmentId ?? item.name,
+      powerPlatformEnvironmentId: item.powerPlatformEnvironmentId ?? null,
       licenseSku: item.licenseSku,
       usageLocation: item.usageLocation,
       allowedUpnDomains: item.allowedUpnDomains.map((d) => d.toLowerCase()),
@@ -114,14 +118,18 @@ export function loadEnvironments(file: string): EnvironmentConfig[] {
   return parseEnvironments(text, file);
 }
 
-/** The environments of the sandbox's seed, for a sandbox listening at `sandboxUrl`. */
+/**
+ * The environments of the sandbox's seed, for a sandbox listening at `sandboxUrl`. Their admin
+ * API ids are left to the admin API, as a real tenant's file may leave them, so the dev stack and
+ * the tests go through the lookup.
+ */
 export function sandboxEnvironments(sandboxUrl: string): { environments: EnvironmentConfig[] } {
   const base = sandboxUrl.replace(/\/+$/, '');
   return {
     environments: ['contoso-prod', 'contoso-test'].map((name) => ({
       name,
       dataverseUrl: `${base}/dataverse/${name}`,
-      powerPlatformEnvironmentId: name,
+      powerPlatformEnvironmentId: null,
       licenseSku: 'DYN365_ENTERPRISE_PLAN1',
       usageLocation: 'US',
       allowedUpnDomains: ['contoso.onmicrosoft.com'],

@@ -154,7 +154,7 @@ describe('the environments file schema', () => {
     const { powerPlatformEnvironmentId: _id, businessUnit: _bu, nonInteractiveLimit: _limit, ...rest } = valid();
     const [env] = parseEnvironments(file({ ...rest, defaultSecurityRoles: null }), 'envs.json');
     expect(env).toMatchObject({
-      powerPlatformEnvironmentId: 'contoso-prod',
+      powerPlatformEnvironmentId: null,
       defaultSecurityRoles: [],
       businessUnit: null,
       nonInteractiveLimit: null,

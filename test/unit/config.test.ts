@@ -88,13 +88,13 @@ describe('parseEnvironments', () => {
     expect(() => parseEnvironments(text, 'test.json')).toThrow(message);
   });
 
-  test('lower-cases domains and defaults the Power Platform environment id to the alias', () => {
+  test('lower-cases domains and leaves the Power Platform environment id to the admin API (null)', () => {
     const { powerPlatformEnvironmentId: _omit, ...rest } = valid();
     const [env] = parseEnvironments(
       JSON.stringify({ environments: [{ ...rest, allowedUpnDomains: ['Contoso.OnMicrosoft.com'] }] }),
       'test.json',
     );
     expect(env?.allowedUpnDomains).toEqual(['contoso.onmicrosoft.com']);
-    expect(env?.powerPlatformEnvironmentId).toBe('contoso-prod');
+    expect(env?.powerPlatformEnvironmentId).toBeNull();
   });
 });
