@@ -192,6 +192,9 @@ export const Environment = Type.Object({
   powerPlatformEnvironmentId: Type.Union([Type.String(), Type.Null()], {
     description: 'Configured id in the Power Platform admin API (null: the worker finds it from the Dataverse URL).',
   }),
+  passwordExpires: Type.Boolean({
+    description: "Whether new accounts' passwords expire (false: they get `DisablePasswordExpiration`).",
+  }),
   licenseSku: Type.String(),
   usageLocation: Type.String(),
   allowedUpnDomains: Type.Array(Type.String()),

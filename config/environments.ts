@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors';
 import {
+  boolean,
   isObject,
   number,
   objectProblem,
@@ -30,6 +31,10 @@ export const ENVIRONMENT_FIELDS = {
   powerPlatformEnvironmentId: optional(
     orNull(nonEmpty, 'a non-empty string or null'),
     "Power Platform environment id (for the admin API's addUser); null or left out: found from `dataverseUrl` in the admin API's list of environments",
+  ),
+  passwordExpires: optional(
+    boolean('true or false'),
+    "Whether new accounts' passwords expire under the tenant's policy; default false: they get `DisablePasswordExpiration`",
   ),
   licenseSku: required(
     nonEmpty,
@@ -97,6 +102,7 @@ export function parseEnvironments(text: string, source: string): EnvironmentConf
       name: item.name,
       dataverseUrl: item.dataverseUrl.replace(/\/+$/, ''),
       powerPlatformEnvironmentId: item.powerPlatformEnvironmentId ?? null,
+      passwordExpires: item.passwordExpires ?? false,
       licenseSku: item.licenseSku,
       usageLocation: item.usageLocation,
       allowedUpnDomains: item.allowedUpnDomains.map((d) => d.toLowerCase()),
@@ -130,6 +136,7 @@ export function sandboxEnvironments(sandboxUrl: string): { environments: Environ
       name,
       dataverseUrl: `${base}/dataverse/${name}`,
       powerPlatformEnvironmentId: null,
+      passwordExpires: false,
       licenseSku: 'DYN365_ENTERPRISE_PLAN1',
       usageLocation: 'US',
       allowedUpnDomains: ['contoso.onmicrosoft.com'],

@@ -1,7 +1,7 @@
 // The environments file as a real tenant's is written, on the real dev server with a real worker
 // against the sandbox: without `powerPlatformEnvironmentId` (the worker finds the environment's
 // id in the admin API's list by its Dataverse URL, once), and with a Dataverse URL the admin API
-// does not know (the request fails `unknown-environment`, naming the URL).
+// does not know (the request fails `unknown-environment`, naming the URL); `passwordExpires`.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +31,7 @@ beforeAll(() => {
         // Named unlike the admin API's environment, with the trailing slash the admin API writes.
         entry('erp', `${sandbox.url}/dataverse/contoso-prod/`),
         entry('elsewhere', elsewhere()),
+        entry('expiring', `${sandbox.url}/dataverse/contoso-test`, { passwordExpires: true }),
       ],
     }),
   );
@@ -67,4 +68,14 @@ test('a Dataverse URL the admin API does not list: unknown-environment naming it
   expect(stepStatus(doc, 'await-dataverse-user')).toBe('failed');
   expect(stepStatus(doc, 'create-entra-user')).toBe('compensated');
   expect(sandboxView(await control.state()).user(upn)).toBeUndefined();
+});
+
+test("passwordExpires: true leaves the account under the tenant's expiry policy", async () => {
+  await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
+  const upn = `svc-env-expiring@${DOMAIN}`;
+  const handle = await startProvision(tw, provisionInput(upn, { environment: 'expiring' }));
+  await handle.result();
+  const user = sandboxView(await control.state()).user(upn);
+  expect(user).toBeDefined();
+  expect(user?.passwordPolicies ?? null).toBeNull();
 });

@@ -44,6 +44,7 @@ test('happy path: eight steps completed; user unlicensed, mode 4 with its roles;
   expect(user?.id).toBe(result.entraObjectId);
   expect(user?.assignedLicenses ?? []).toEqual([]);
   expect(user?.employeeType).toBe('NonInteractiveIntegration');
+  expect(user?.passwordPolicies).toBe('DisablePasswordExpiration'); // the environment's default
   const su = after.systemUser('contoso-prod', result.entraObjectId);
   expect(su?.systemuserid).toBe(result.systemUserId);
   expect(su?.accessmode).toBe(4);

@@ -84,6 +84,11 @@ describe('parseEnvironments', () => {
     ['bad name', JSON.stringify({ environments: [{ ...valid(), name: 'Contoso Prod' }] }), /"name" must be lower-case/],
     ['duplicate', JSON.stringify({ environments: [valid(), valid()] }), /repeats the environment name/],
     ['bad limit', JSON.stringify({ environments: [{ ...valid(), nonInteractiveLimit: -1 }] }), /nonInteractiveLimit/],
+    [
+      'passwordExpires not a boolean',
+      JSON.stringify({ environments: [{ ...valid(), passwordExpires: 'yes' }] }),
+      /field "passwordExpires" must be true or false, got "yes"/,
+    ],
   ])('%s is refused', (_label, text, message) => {
     expect(() => parseEnvironments(text, 'test.json')).toThrow(message);
   });
