@@ -1,10 +1,14 @@
 // Power Platform admin API: force the sync of an Entra account into an environment (`addUser`),
 // instead of waiting minutes to hours for the background sync. Until the license has
-// propagated it answers `userNotLicensed`: that is "not yet", not an error.
+// propagated it answers `userNotLicensed`: that is "not yet", not an error. The code is looked
+// for wherever the body carries it (errors.ts reads both of the admin API's error shapes), as
+// Microsoft's Terraform provider looks for it anywhere in the answer: no recorded answer of the
+// real service shows which shape it comes in.
 import type { AdminEnvironments } from './admin-environments';
 import { ADMIN_API_VERSION } from './admin-environments';
 import type { Config } from '../config';
 import type { TokenSource } from './credential';
+import { hasErrorCode } from './errors';
 import { requestJson } from './http';
 
 export type AddUserOutcome = 'added' | 'not-licensed';
@@ -24,7 +28,7 @@ export function powerPlatformActivities(config: Config, tokens: TokenSource, adm
         });
         return 'added';
       } catch (err) {
-        if (/userNotLicensed/i.test((err as Error).message)) return 'not-licensed';
+        if (hasErrorCode(err, 'userNotLicensed')) return 'not-licensed';
         throw err;
       }
     },

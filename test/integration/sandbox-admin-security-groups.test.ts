@@ -76,9 +76,9 @@ describe('management application', () => {
         message: `The service principal with id '${decodeJwt(operator).oid}' for application operator-client does not have permission to access the path '${sandbox.url}${ADMIN}?${VERSION}' in tenant ${sandbox.tenantId}.`,
       },
     });
-    // The service's HTTP layer reports it as permission-denied.
+    // The service's HTTP layer reports it as a missing registration.
     const err = (await adminGet('', 'operator-client').catch((e: unknown) => e)) as ApplicationFailure;
-    expect(err.type).toBe('permission-denied');
+    expect(err.type).toBe('management-app-not-registered');
     expect(err.message).toMatch(/does not have permission to access the path/);
   });
 

@@ -126,6 +126,19 @@ test('an undo that fails for good is reported: the run keeps its own error, the 
   expect(sandboxView(await control.state()).user(upn)).toBeDefined();
 });
 
+test('the worker is not a registered management application: its own failure type, naming the fix; compensated', async () => {
+  const upn = 'svc-no-management-app@contoso.onmicrosoft.com';
+  await control.config({ clients: { 'provisioner-client': { managementApp: false } } });
+  const handle = await startProvision(tw, provisionInput(upn));
+  expect(await failureTypeOf(handle)).toBe('management-app-not-registered');
+  const doc = await statusOf(handle);
+  expect(doc.error?.message).toContain('pac admin application register --application-id provisioner-client');
+  expect(stepStatus(doc, 'await-dataverse-user')).toBe('failed');
+  expect(stepStatus(doc, 'assign-license')).toBe('compensated');
+  expect(stepStatus(doc, 'create-entra-user')).toBe('compensated');
+  expect(sandboxView(await control.state()).user(upn)).toBeUndefined();
+});
+
 test('revert window on: verify-access-mode restores mode 4 and succeeds (roles skipped)', async () => {
   const upn = 'svc-revert@contoso.onmicrosoft.com';
   await control.config({ revertWindowMs: 60_000 });
