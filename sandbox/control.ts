@@ -85,6 +85,7 @@ const SETTING_KEYS: (keyof Settings)[] = [
   'licensePropagationMs',
   'revertWindowMs',
   'replicationDelayMs',
+  'groupPropagationMs',
   'tokenLifetimeSeconds',
 ];
 

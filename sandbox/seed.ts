@@ -74,6 +74,7 @@ export const DEFAULT_SETTINGS: Settings = {
   licensePropagationMs: 2_000,
   revertWindowMs: 0,
   replicationDelayMs: 0,
+  groupPropagationMs: 0,
   tokenLifetimeSeconds: 3_600,
 };
 

@@ -151,6 +151,21 @@ describe('environments and their security group', () => {
     expect(await systemUsers(PROD, id)).toEqual([expect.objectContaining({ isdisabled: false })]);
   });
 
+  test('groupPropagationMs: a new member is outside the group for addUser and the sync until it has propagated', async () => {
+    const groupId = await group();
+    await control.config({ groupPropagationMs: 1_000, environments: { [PROD]: { securityGroupId: groupId } } });
+    const id = await licensedUser('joining');
+    await graph.api(`/groups/${groupId}/members/$ref`).post({ '@odata.id': `${sandbox.url}/v1.0/users/${id}` });
+    const early = await addUser(sandbox, PROD, id);
+    expect(early.status).toBe(400);
+    expect((early.body.errors as { Code: string }[])[0]?.Code).toBe('userNotPartOfSecurityGroup');
+    await sleep(SYNC_MS * 2);
+    expect(await systemUsers(PROD, id)).toEqual([]);
+    await sleep(1_000);
+    expect(await systemUsers(PROD, id)).toEqual([expect.objectContaining({ isdisabled: false })]);
+    expect((await addUser(sandbox, PROD, id)).status).toBe(200);
+  });
+
   test('the background sync adds only members, and disables a user that leaves the group', async () => {
     const groupId = await group();
     await control.config({ environments: { [PROD]: { securityGroupId: groupId } } });
