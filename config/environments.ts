@@ -17,6 +17,7 @@ import {
 } from './fields';
 
 const nonEmpty = string('a non-empty string', (s) => s.length > 0);
+const guid = string('a GUID', (s) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s));
 
 /** One environment as the file gives it; optional fields get defaults below. */
 export const ENVIRONMENT_FIELDS = {
@@ -31,6 +32,10 @@ export const ENVIRONMENT_FIELDS = {
   powerPlatformEnvironmentId: optional(
     orNull(nonEmpty, 'a non-empty string or null'),
     "Power Platform environment id (for the admin API's addUser); null or left out: found from `dataverseUrl` in the admin API's list of environments",
+  ),
+  securityGroupId: optional(
+    orNull(guid, 'a GUID or null'),
+    "The environment's security group (Entra group id), which new accounts join before the sync; null or left out: read from the admin API",
   ),
   passwordExpires: optional(
     boolean('true or false'),
@@ -66,8 +71,8 @@ type Entry = FieldValues<typeof ENVIRONMENT_FIELDS>;
 
 /**
  * An environment as the code uses it: the file's entry with its optional fields filled in. The
- * admin API's environment id is null when the file leaves it to the admin API
- * (activities/admin-environments.ts finds it).
+ * admin API's environment id and the security group are null when the file leaves them to the
+ * admin API (activities/admin-environments.ts reads them).
  */
 export type EnvironmentConfig = Required<Omit<Entry, 'defaultSecurityRoles'>> & { defaultSecurityRoles: string[] };
 
@@ -102,6 +107,7 @@ export function parseEnvironments(text: string, source: string): EnvironmentConf
       name: item.name,
       dataverseUrl: item.dataverseUrl.replace(/\/+$/, ''),
       powerPlatformEnvironmentId: item.powerPlatformEnvironmentId ?? null,
+      securityGroupId: item.securityGroupId?.toLowerCase() ?? null,
       passwordExpires: item.passwordExpires ?? false,
       licenseSku: item.licenseSku,
       usageLocation: item.usageLocation,
@@ -126,8 +132,8 @@ export function loadEnvironments(file: string): EnvironmentConfig[] {
 
 /**
  * The environments of the sandbox's seed, for a sandbox listening at `sandboxUrl`. Their admin
- * API ids are left to the admin API, as a real tenant's file may leave them, so the dev stack and
- * the tests go through the lookup.
+ * API ids and security groups are left to the admin API, as a real tenant's file may leave them,
+ * so the dev stack and the tests go through the lookups.
  */
 export function sandboxEnvironments(sandboxUrl: string): { environments: EnvironmentConfig[] } {
   const base = sandboxUrl.replace(/\/+$/, '');
@@ -136,6 +142,7 @@ export function sandboxEnvironments(sandboxUrl: string): { environments: Environ
       name,
       dataverseUrl: `${base}/dataverse/${name}`,
       powerPlatformEnvironmentId: null,
+      securityGroupId: null,
       passwordExpires: false,
       licenseSku: 'DYN365_ENTERPRISE_PLAN1',
       usageLocation: 'US',

@@ -1,7 +1,8 @@
 // The environments file as a real tenant's is written, on the real dev server with a real worker
 // against the sandbox: without `powerPlatformEnvironmentId` (the worker finds the environment's
 // id in the admin API's list by its Dataverse URL, once), and with a Dataverse URL the admin API
-// does not know (the request fails `unknown-environment`, naming the URL); `passwordExpires`.
+// does not know (the request fails `unknown-environment`, naming the URL); `passwordExpires`;
+// `securityGroupId`; a security group set on an environment after the worker read it.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +24,12 @@ const entry = (name: string, dataverseUrl: string, extra: Record<string, unknown
 /** Another spelling of the sandbox's host: Dataverse answers there, the admin API lists 127.0.0.1. */
 const elsewhere = () => `https://localhost:${sandbox.port}/dataverse/contoso-test`;
 
-beforeAll(() => {
+/** The seeded group's id. */
+let groupId = '';
+const groupMembers = async () => (await control.state()).groups.find((g) => g.id === groupId)!.members;
+
+beforeAll(async () => {
+  groupId = (await control.state()).groups[0]!.id;
   writeFileSync(
     file,
     JSON.stringify({
@@ -32,6 +38,8 @@ beforeAll(() => {
         entry('erp', `${sandbox.url}/dataverse/contoso-prod/`),
         entry('elsewhere', elsewhere()),
         entry('expiring', `${sandbox.url}/dataverse/contoso-test`, { passwordExpires: true }),
+        // The file names the group: the worker does not ask the admin API for it.
+        entry('grouped', `${sandbox.url}/dataverse/contoso-test`, { securityGroupId: groupId.toUpperCase() }),
       ],
     }),
   );
@@ -78,4 +86,30 @@ test("passwordExpires: true leaves the account under the tenant's expiry policy"
   const user = sandboxView(await control.state()).user(upn);
   expect(user).toBeDefined();
   expect(user?.passwordPolicies ?? null).toBeNull();
+});
+
+test('securityGroupId in the file: the account joins that group, the admin API is not asked for it', async () => {
+  await control.config({ syncDelayMs: 400, licensePropagationMs: 200 });
+  await control.clearRequests();
+  const handle = await startProvision(tw, provisionInput(`svc-env-grouped@${DOMAIN}`, { environment: 'grouped' }));
+  const { entraObjectId } = await handle.result();
+  expect(await groupMembers()).toEqual([entraObjectId]);
+  const reads = await control.requests({ service: 'powerplatform', method: 'GET', path: '/environments/contoso-test' });
+  expect(reads).toEqual([]);
+});
+
+test('a group set after the worker read none: the request fails naming it, and the next one joins it', async () => {
+  await control.config({ syncDelayMs: 3_600_000, licensePropagationMs: 0 });
+  // The worker reads (and keeps) the environment's group: none yet.
+  await (await startProvision(tw, provisionInput(`svc-env-before@${DOMAIN}`, { environment: 'erp' }))).result();
+  await control.config({ environments: { 'contoso-prod': { securityGroupId: groupId } } });
+  const upn = `svc-env-restricted@${DOMAIN}`;
+  const first = await startProvision(tw, provisionInput(upn, { environment: 'erp' }));
+  expect(await failureTypeOf(first)).toBe('invalid-request');
+  expect((await statusOf(first)).error?.message).toContain(
+    `environment erp is restricted to security group ${groupId}, which the account did not join (the worker knew of no group)`,
+  );
+  const again = await startProvision(tw, provisionInput(upn, { environment: 'erp' }));
+  const { entraObjectId } = await again.result();
+  expect(await groupMembers()).toEqual([entraObjectId]);
 });

@@ -153,6 +153,7 @@ describe('the environments file schema', () => {
   test('optional fields get their defaults; null lists of roles count as none', () => {
     const {
       powerPlatformEnvironmentId: _id,
+      securityGroupId: _group,
       passwordExpires: _expires,
       businessUnit: _bu,
       nonInteractiveLimit: _limit,
@@ -161,6 +162,7 @@ describe('the environments file schema', () => {
     const [env] = parseEnvironments(file({ ...rest, defaultSecurityRoles: null }), 'envs.json');
     expect(env).toMatchObject({
       powerPlatformEnvironmentId: null,
+      securityGroupId: null,
       passwordExpires: false,
       defaultSecurityRoles: [],
       businessUnit: null,

@@ -85,6 +85,11 @@ describe('parseEnvironments', () => {
     ['duplicate', JSON.stringify({ environments: [valid(), valid()] }), /repeats the environment name/],
     ['bad limit', JSON.stringify({ environments: [{ ...valid(), nonInteractiveLimit: -1 }] }), /nonInteractiveLimit/],
     [
+      'securityGroupId not a GUID',
+      JSON.stringify({ environments: [{ ...valid(), securityGroupId: 'Dynamics Users' }] }),
+      /field "securityGroupId" must be a GUID or null, got "Dynamics Users"/,
+    ],
+    [
       'passwordExpires not a boolean',
       JSON.stringify({ environments: [{ ...valid(), passwordExpires: 'yes' }] }),
       /field "passwordExpires" must be true or false, got "yes"/,
