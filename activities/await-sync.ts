@@ -11,7 +11,8 @@
 // an attempt takes the few milliseconds of two HTTP calls, then the slot is free.
 //
 // Each attempt decides when the next one runs (nextRetryDelay): every forceSyncIntervalMs while
-// addUser still answers "not licensed" inside the force-sync window (Microsoft's own Terraform
+// addUser still answers "not licensed" (or "not in the security group" the account just joined)
+// inside the force-sync window (Microsoft's own Terraform
 // provider: every 10 s for up to 9 minutes), then capped exponential back-off from the attempt
 // number. At the deadline (syncTimeoutMs after the first look) it fails for good with
 // `sync-timeout`; the schedule-to-close timeout the workflow sets is a little longer, a backstop.
@@ -24,11 +25,13 @@ import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/comm
 import { backoff } from '../workflows/timing';
 import { SYNC_PENDING, SYNC_TIMEOUT, type SyncPendingDetails } from '../workflows/sync-wait';
 import type { SystemUser } from './dataverse';
-import type { AddUserOutcome } from './powerplatform';
+import type { AddUserInput, AddUserOutcome } from './powerplatform';
 
 export interface AwaitSystemUserInput {
   environment: string;
   entraObjectId: string;
+  /** The security group the account joined (null: none); addUser's "not part of it" is then "not yet". */
+  securityGroupId: string | null;
   /** Give up (non-retryable `sync-timeout`) this long after the first look. */
   syncTimeoutMs: number;
   forceSyncWindowMs: number;
@@ -55,7 +58,7 @@ export function behindGrid(firstDueMs: number, thisDueMs: number, intervalMs: nu
 }
 
 export function awaitSyncActivities(deps: {
-  addUser(input: { environment: string; entraObjectId: string }): Promise<AddUserOutcome>;
+  addUser(input: AddUserInput): Promise<AddUserOutcome>;
   findSystemUser(input: { environment: string; entraObjectId: string }): Promise<SystemUser | null>;
 }) {
   return {
@@ -71,7 +74,7 @@ export function awaitSyncActivities(deps: {
       // re-requests the sync, and once it says "added" the user is looked for again at once.
       let found = await deps.findSystemUser(target);
       if (found) return { systemUser: found, attempts: attempt };
-      const added = forcing ? await deps.addUser(target) : 'not-called';
+      const added = forcing ? await deps.addUser({ ...target, securityGroupId: input.securityGroupId }) : 'not-called';
       if (added === 'added') found = await deps.findSystemUser(target);
       if (found) return { systemUser: found, attempts: attempt };
       // The activity owns the deadline (the schedule-to-close timeout is only a backstop): its
@@ -90,7 +93,7 @@ export function awaitSyncActivities(deps: {
       }
       const nextLookMs = Math.min(
         left,
-        added === 'not-licensed'
+        added === 'not-licensed' || added === 'not-in-group'
           ? input.forceSyncIntervalMs
           : backoff(attempt - 1, input.syncPollInitialMs, input.syncPollMaxMs),
       );

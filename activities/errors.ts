@@ -25,6 +25,40 @@ export interface HttpProblem {
   detailCodes?: string[];
 }
 
+/**
+ * The code and message of an error answer's body, in either shape the services use: Graph's,
+ * Dataverse's and the admin API's usual `{"error": {"code", "message"}}`, or the list the admin
+ * API's `addUser` answers with, `{"errors": [{"Subject", "Description", "Code"}, ...]}` (as the
+ * Power Platform for Admins connector returned it for `userNotPartOfSecurityGroup`, in
+ * microsoft/coe-starter-kit issues 9270 and 10191). `codes` has every code the body carries.
+ */
+export function errorOfBody(body: unknown): { code: string | null; message: string | null; codes: string[] } {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as {
+    error?: { code?: unknown; message?: unknown; details?: { code?: unknown }[] };
+    errors?: { Code?: unknown; Description?: unknown }[];
+  };
+  const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+  if (b.error && typeof b.error === 'object') {
+    const code = text(b.error.code);
+    const details = Array.isArray(b.error.details) ? b.error.details.map((d) => text(d?.code)) : [];
+    return { code, message: text(b.error.message), codes: [code, ...details].filter((c): c is string => c !== null) };
+  }
+  if (Array.isArray(b.errors)) {
+    const entries = b.errors.map((e) => ({ code: text(e?.Code), message: text(e?.Description) }));
+    const first = entries.find((e) => e.code !== null) ?? entries.find((e) => e.message !== null);
+    const codes = entries.map((e) => e.code).filter((c): c is string => c !== null);
+    return { code: first?.code ?? null, message: first?.message ?? null, codes };
+  }
+  return { code: null, message: null, codes: [] };
+}
+
+/** Whether a failure raised by httpFailure carries the service's error `code` (in any entry of its body). */
+export function hasErrorCode(err: unknown, code: string): boolean {
+  if (!(err instanceof ApplicationFailure)) return false;
+  const details = err.details?.[0] as { codes?: string[] } | undefined;
+  return (details?.codes ?? []).some((c) => c.toLowerCase() === code.toLowerCase());
+}
+
 /** Parses Retry-After (delta seconds or HTTP date) into milliseconds, capped at 10 minutes. */
 export function retryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
   if (!value) return undefined;
@@ -43,6 +77,11 @@ export function retryAfterMs(value: string | null | undefined, now = Date.now())
 export function classify(p: HttpProblem): { type: FailureType | string; retryable: boolean } {
   const text = `${p.code ?? ''} ${(p.detailCodes ?? []).join(' ')} ${p.message}`;
   if (p.status === 429) return { type: 'throttled', retryable: true };
+  // BAP's refusal of an application that is not a registered management application (matched as
+  // Microsoft's Terraform provider matches it, internal/api/client.go): a setup step is missing.
+  if (p.service === 'powerplatform' && p.status === 403 && /does not have permission to access the path/i.test(text)) {
+    return { type: 'management-app-not-registered', retryable: false };
+  }
   if (p.status === 408 || p.status >= 500) return { type: 'service-unavailable', retryable: true };
   if (/ObjectConflict|same value for property userPrincipalName/i.test(text)) {
     return { type: 'upn-conflict', retryable: false };
@@ -59,15 +98,30 @@ export function classify(p: HttpProblem): { type: FailureType | string; retryabl
   return { type: 'invalid-request', retryable: false };
 }
 
+/** What a person must do about a failure only they can fix, for its message. */
+function fixFor(type: string, p: HttpProblem): string | null {
+  if (type !== 'management-app-not-registered') return null;
+  const app = /for application (\S+) does not have/i.exec(p.message)?.[1] ?? '<client id>';
+  return (
+    `the worker's application ${app} is not registered as a Power Platform management application. ` +
+    `A Power Platform administrator registers it once per tenant: pac admin application register --application-id ${app}, ` +
+    `or PUT /providers/Microsoft.BusinessAppPlatform/adminApplications/${app}?api-version=2020-10-01 on the admin API ` +
+    `(docs/real-tenant.md); then submit the request again`
+  );
+}
+
 /** Builds the ApplicationFailure for an HTTP answer (thrown from activities). */
 export function httpFailure(p: HttpProblem): ApplicationFailure {
   const { type, retryable } = classify(p);
   const delay = retryable ? retryAfterMs(p.retryAfter) : undefined;
+  const answer = `${p.service} ${p.status}${p.code ? ` ${p.code}` : ''}: ${p.message}`;
+  const fix = fixFor(type, p);
+  const codes = [...new Set([p.code, ...(p.detailCodes ?? [])].filter((c): c is string => !!c))];
   return ApplicationFailure.create({
     type,
-    message: `${p.service} ${p.status}${p.code ? ` ${p.code}` : ''}: ${p.message}`,
+    message: fix ? `${fix} (${answer})` : answer,
     nonRetryable: !retryable,
-    details: [{ service: p.service, status: p.status, code: p.code ?? null }],
+    details: [{ service: p.service, status: p.status, code: p.code ?? null, codes }],
     ...(delay !== undefined ? { nextRetryDelay: delay } : {}),
   });
 }
@@ -113,19 +167,21 @@ export function fromGraphError(err: unknown): ApplicationFailure | undefined {
     body?: unknown;
   };
   if (typeof e?.statusCode !== 'number' || e.statusCode <= 0) return undefined;
-  let body: { error?: { code?: string; message?: string; details?: { code?: string }[] } } | undefined;
+  let body: unknown;
   try {
-    body = typeof e.body === 'string' ? JSON.parse(e.body) : (e.body as typeof body);
+    body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
   } catch {
     body = undefined;
   }
-  const detailCodes = (body?.error?.details ?? []).map((d) => d.code ?? '').filter(Boolean);
+  // GraphError.body is the JSON of the answer's `error` member, not of the whole answer.
+  const unwrapped = typeof body === 'object' && body !== null && !('error' in body) && !('errors' in body);
+  const parsed = errorOfBody(unwrapped ? { error: body } : body);
   return httpFailure({
     service: 'graph',
     status: e.statusCode,
-    code: e.code ?? body?.error?.code ?? null,
-    message: e.message || body?.error?.message || 'request failed',
+    code: e.code ?? parsed.code,
+    message: e.message || parsed.message || 'request failed',
     retryAfter: e.headers?.get?.('retry-after') ?? null,
-    detailCodes,
+    detailCodes: parsed.codes,
   });
 }

@@ -13,6 +13,7 @@ import { log } from '@temporalio/activity';
 import type { Config } from '../config';
 import { callSignal } from './cancellation';
 import type { TokenSource } from './credential';
+import { environmentOf } from './environments';
 import { failure, fromGraphError, valuesOrLongestWait } from './errors';
 import { generatePassword } from './password';
 import { secretNameFor, type PasswordStore } from './keyvault';
@@ -159,6 +160,7 @@ export function graphActivities(config: Config, graph: Client, passwords: Passwo
 
   return {
     async createEntraUser(input: CreateUserInput): Promise<CreateUserResult> {
+      const { passwordExpires } = environmentOf(config, input.environment);
       const existing = await findUser(input.userPrincipalName);
       if (existing) return adopt(existing, input);
       const { password, secretId } = await newPassword(input);
@@ -174,6 +176,9 @@ export function graphActivities(config: Config, graph: Client, passwords: Passwo
           mailNickname: mailNickname || 'integration',
           usageLocation: input.usageLocation,
           passwordProfile: { password, forceChangePasswordNextSignIn: false },
+          // An integration account whose password expires stops working: unless the environment
+          // says otherwise, the tenant's expiry policy does not apply to it.
+          ...(passwordExpires ? {} : { passwordPolicies: 'DisablePasswordExpiration' }),
           ...ACCOUNT_MARK,
           employeeId: input.requestTag,
         })) as User;

@@ -6,7 +6,7 @@
 // (Temporal is the only layer that retries); Node's fetch trusts NODE_EXTRA_CA_CERTS like
 // every other TLS client in the process.
 import { callSignal } from './cancellation';
-import { httpFailure, type Service } from './errors';
+import { errorOfBody, httpFailure, type Service } from './errors';
 
 export interface JsonRequest {
   service: Service;
@@ -48,13 +48,15 @@ export async function requestJson<T = unknown>(req: JsonRequest): Promise<JsonRe
     }
   }
   if (!res.ok) {
-    const err = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    // Graph-shaped `error`, or the admin API's `errors` list (errors.ts).
+    const err = errorOfBody(body);
     throw httpFailure({
       service: req.service,
       status: res.status,
-      code: err?.code ?? null,
-      message: err?.message ?? (typeof body === 'string' ? body.slice(0, 500) : res.statusText),
+      code: err.code,
+      message: err.message ?? (typeof body === 'string' ? body.slice(0, 500) : res.statusText),
       retryAfter: res.headers.get('retry-after'),
+      detailCodes: err.codes,
     });
   }
   return { status: res.status, body: body as T, headers: res.headers };

@@ -7,9 +7,11 @@ import { createTokenSource } from './credential';
 import { createGraphClient, graphActivities } from './graph';
 import { ACCESS_MODE, dataverseActivities, type SystemUser } from './dataverse';
 import { powerPlatformActivities } from './powerplatform';
+import { adminEnvironments } from './admin-environments';
 import { createPasswordStore } from './keyvault';
 import { entityActivities } from './entities';
 import { awaitSyncActivities } from './await-sync';
+import { securityGroupActivities } from './security-group';
 
 export interface ActivityDeps {
   /** Temporal client for the entity activities; connected lazily from config.temporal when absent. */
@@ -28,12 +30,15 @@ export function createActivities(config: Config, deps: ActivityDeps = {}) {
     return client;
   };
   const dataverse = dataverseActivities(config, tokens);
-  const powerPlatform = powerPlatformActivities(config, tokens);
+  // What the admin API says of the environments (ids, security groups) is read once per worker.
+  const admin = adminEnvironments(config, tokens);
+  const powerPlatform = powerPlatformActivities(config, tokens, admin);
   const entities = entityActivities(config, getClient);
   return {
     ...graphActivities(config, graph, createPasswordStore(config, tokens.credential)),
     ...dataverse,
     ...powerPlatform,
+    ...securityGroupActivities(config, graph, admin),
     ...awaitSyncActivities({ addUser: powerPlatform.addUser, findSystemUser: dataverse.findSystemUser }),
     ...entities,
     /**

@@ -1,21 +1,42 @@
 // Power Platform admin API: force the sync of an Entra account into an environment (`addUser`),
-// instead of waiting minutes to hours for the background sync. Until the license has
-// propagated it answers `userNotLicensed`: that is "not yet", not an error.
+// instead of waiting minutes to hours for the background sync. Two answers mean "not yet", not
+// an error:
+// - `userNotLicensed` until the license has propagated;
+// - `userNotPartOfSecurityGroup` right after the account joined the environment's security group
+//   (activities/security-group.ts): Graph's membership takes a while to reach the platform.
+//   Naming a group the account did not join, it means the group this worker read is out of date
+//   (an administrator restricted the environment, or changed its group, since): the request
+//   fails, and the next one reads the group again.
+// The codes are looked for wherever the body carries them (errors.ts reads both of the admin
+// API's error shapes), as Microsoft's Terraform provider looks for userNotLicensed anywhere in the
+// answer: no recorded answer of the real service shows which shape that one comes in.
+import { ApplicationFailure } from '@temporalio/common';
+import type { AdminEnvironments } from './admin-environments';
+import { ADMIN_API_VERSION } from './admin-environments';
 import type { Config } from '../config';
 import type { TokenSource } from './credential';
-import { environmentOf } from './environments';
+import { failure, hasErrorCode } from './errors';
 import { requestJson } from './http';
 
-export type AddUserOutcome = 'added' | 'not-licensed';
+export type AddUserOutcome = 'added' | 'not-licensed' | 'not-in-group';
 
-export function powerPlatformActivities(config: Config, tokens: TokenSource) {
+export interface AddUserInput {
+  environment: string;
+  entraObjectId: string;
+  /** The security group the account joined for this environment (null: none). */
+  securityGroupId?: string | null;
+}
+
+/** The group an addUser refusal names ("User … is not part of security group <id>"), if it names one. */
+function groupNamed(err: ApplicationFailure): string | null {
+  return /security group ([0-9a-f-]{36})/i.exec(err.message)?.[1]?.toLowerCase() ?? null;
+}
+
+export function powerPlatformActivities(config: Config, tokens: TokenSource, admin: AdminEnvironments) {
   return {
-    async addUser(input: { environment: string; entraObjectId: string }): Promise<AddUserOutcome> {
-      const env = environmentOf(config, input.environment);
+    async addUser(input: AddUserInput): Promise<AddUserOutcome> {
+      const url = `${await admin.environmentUrl(input.environment)}/addUser?api-version=${ADMIN_API_VERSION}`;
       const token = await tokens.token(config.microsoft.powerPlatformAudience);
-      const url =
-        `${config.microsoft.powerPlatformBaseUrl}/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments/` +
-        `${encodeURIComponent(env.powerPlatformEnvironmentId)}/addUser?api-version=2023-06-01`;
       try {
         await requestJson({
           service: 'powerplatform',
@@ -26,8 +47,18 @@ export function powerPlatformActivities(config: Config, tokens: TokenSource) {
         });
         return 'added';
       } catch (err) {
-        if (/userNotLicensed/i.test((err as Error).message)) return 'not-licensed';
-        throw err;
+        if (hasErrorCode(err, 'userNotLicensed')) return 'not-licensed';
+        if (!hasErrorCode(err, 'userNotPartOfSecurityGroup')) throw err;
+        const joined = input.securityGroupId ?? null;
+        const named = groupNamed(err as ApplicationFailure);
+        if (joined && (named === null || named === joined)) return 'not-in-group';
+        admin.forgetSecurityGroup(input.environment);
+        throw failure(
+          'invalid-request',
+          `environment ${input.environment} is restricted to security group ${named ?? '(unnamed)'}, which the account ` +
+            `did not join (${joined ? `it joined ${joined}` : 'the worker knew of no group'}): the environment's group ` +
+            `changed since the worker read it; submit the request again (${(err as Error).message})`,
+        );
       }
     },
   };

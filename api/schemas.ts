@@ -189,7 +189,16 @@ export const CancelAccepted = Type.Object({
 export const Environment = Type.Object({
   name: Type.String({ examples: ['contoso-prod'] }),
   dataverseUrl: Type.String(),
-  powerPlatformEnvironmentId: Type.String(),
+  powerPlatformEnvironmentId: Type.Union([Type.String(), Type.Null()], {
+    description: 'Configured id in the Power Platform admin API (null: the worker finds it from the Dataverse URL).',
+  }),
+  securityGroupId: Type.Union([Type.String(), Type.Null()], {
+    description:
+      "Configured security group new accounts join (null: the worker reads the environment's from the admin API).",
+  }),
+  passwordExpires: Type.Boolean({
+    description: "Whether new accounts' passwords expire (false: they get `DisablePasswordExpiration`).",
+  }),
   licenseSku: Type.String(),
   usageLocation: Type.String(),
   allowedUpnDomains: Type.Array(Type.String()),

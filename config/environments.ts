@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors';
 import {
+  boolean,
   isObject,
   number,
   objectProblem,
@@ -16,6 +17,7 @@ import {
 } from './fields';
 
 const nonEmpty = string('a non-empty string', (s) => s.length > 0);
+const guid = string('a GUID', (s) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s));
 
 /** One environment as the file gives it; optional fields get defaults below. */
 export const ENVIRONMENT_FIELDS = {
@@ -28,8 +30,16 @@ export const ENVIRONMENT_FIELDS = {
     'Dataverse organization URL, e.g. `https://contoso.crm.dynamics.com`',
   ),
   powerPlatformEnvironmentId: optional(
-    nonEmpty,
-    "Power Platform environment id (for the admin API's addUser); default: the name",
+    orNull(nonEmpty, 'a non-empty string or null'),
+    "Power Platform environment id (for the admin API's addUser); null or left out: found from `dataverseUrl` in the admin API's list of environments",
+  ),
+  securityGroupId: optional(
+    orNull(guid, 'a GUID or null'),
+    "The environment's security group (Entra group id), which new accounts join before the sync; null or left out: read from the admin API",
+  ),
+  passwordExpires: optional(
+    boolean('true or false'),
+    "Whether new accounts' passwords expire under the tenant's policy; default false: they get `DisablePasswordExpiration`",
   ),
   licenseSku: required(
     nonEmpty,
@@ -59,7 +69,11 @@ export const ENVIRONMENT_FIELDS = {
 
 type Entry = FieldValues<typeof ENVIRONMENT_FIELDS>;
 
-/** An environment as the code uses it: the file's entry with its optional fields filled in. */
+/**
+ * An environment as the code uses it: the file's entry with its optional fields filled in. The
+ * admin API's environment id and the security group are null when the file leaves them to the
+ * admin API (activities/admin-environments.ts reads them).
+ */
 export type EnvironmentConfig = Required<Omit<Entry, 'defaultSecurityRoles'>> & { defaultSecurityRoles: string[] };
 
 /** Parses and checks the environments file's text; `source` names it in messages. */
@@ -92,7 +106,9 @@ export function parseEnvironments(text: string, source: string): EnvironmentConf
     return {
       name: item.name,
       dataverseUrl: item.dataverseUrl.replace(/\/+$/, ''),
-      powerPlatformEnvironmentId: item.powerPlatformEnvironmentId ?? item.name,
+      powerPlatformEnvironmentId: item.powerPlatformEnvironmentId ?? null,
+      securityGroupId: item.securityGroupId?.toLowerCase() ?? null,
+      passwordExpires: item.passwordExpires ?? false,
       licenseSku: item.licenseSku,
       usageLocation: item.usageLocation,
       allowedUpnDomains: item.allowedUpnDomains.map((d) => d.toLowerCase()),
@@ -114,14 +130,20 @@ export function loadEnvironments(file: string): EnvironmentConfig[] {
   return parseEnvironments(text, file);
 }
 
-/** The environments of the sandbox's seed, for a sandbox listening at `sandboxUrl`. */
+/**
+ * The environments of the sandbox's seed, for a sandbox listening at `sandboxUrl`. Their admin
+ * API ids and security groups are left to the admin API, as a real tenant's file may leave them,
+ * so the dev stack and the tests go through the lookups.
+ */
 export function sandboxEnvironments(sandboxUrl: string): { environments: EnvironmentConfig[] } {
   const base = sandboxUrl.replace(/\/+$/, '');
   return {
     environments: ['contoso-prod', 'contoso-test'].map((name) => ({
       name,
       dataverseUrl: `${base}/dataverse/${name}`,
-      powerPlatformEnvironmentId: name,
+      powerPlatformEnvironmentId: null,
+      securityGroupId: null,
+      passwordExpires: false,
       licenseSku: 'DYN365_ENTERPRISE_PLAN1',
       usageLocation: 'US',
       allowedUpnDomains: ['contoso.onmicrosoft.com'],

@@ -53,6 +53,12 @@ export const stringArray = (expected: string, minItems = 0): FieldKind<string[]>
   is: (value): value is string[] => Array.isArray(value) && value.length >= minItems && value.every(isString),
 });
 
+/** true or false. */
+export const boolean = (expected: string): FieldKind<boolean> => ({
+  expected,
+  is: (value): value is boolean => typeof value === 'boolean',
+});
+
 /** A finite number of at least `minimum`; `integer`: whole numbers only. */
 export const number = (expected: string, { minimum = -Infinity, integer = false } = {}): FieldKind<number> => ({
   expected,

@@ -94,6 +94,7 @@ const SETTING_KEYS: (keyof Settings)[] = [
   'licensePropagationMs',
   'revertWindowMs',
   'replicationDelayMs',
+  'groupPropagationMs',
   'tokenLifetimeSeconds',
 ];
 

@@ -104,6 +104,7 @@ export function groups(ctx: Ctx, deps: GraphDeps, rest: string[]): Reply {
       );
     }
     group.members.push(u.user.id);
+    group.joinedAt = { ...group.joinedAt, [u.user.id]: ctx.now };
     u.changedAt = ctx.now; // environments restricted to the group see it at their next sync
     deps.store.changed();
     return empty(204);
@@ -113,6 +114,7 @@ export function groups(ctx: Ctx, deps: GraphDeps, rest: string[]): Reply {
     const u = deps.store.findUser(memberId);
     if (!u || !group.members.includes(u.user.id)) throw notFound(ctx, memberId);
     group.members = group.members.filter((x) => x !== u.user.id);
+    if (group.joinedAt) delete group.joinedAt[u.user.id];
     u.changedAt = ctx.now;
     deps.store.changed();
     return empty(204);

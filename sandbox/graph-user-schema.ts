@@ -3,7 +3,7 @@
 // property set of a read without $select, how a stored user renders (never its password), and
 // the checks a POST or PATCH body passes as Graph makes them (UPN rules and verified domain,
 // duplicate UPN as ObjectConflict, mailNickname characters, usage location, password
-// complexity), with the same error bodies.
+// complexity, password policies), with the same error bodies.
 import type * as Graph from '@microsoft/microsoft-graph-types';
 import { type GraphDeps, invalidValue } from './graph-shared';
 import type { Ctx } from './http';
@@ -33,6 +33,7 @@ export const USER_SCHEMA: EntitySchema = {
   officeLocation: 'string',
   preferredLanguage: 'string',
   userType: 'string',
+  passwordPolicies: 'string',
   createdDateTime: 'datetime',
   businessPhones: 'collection',
   assignedLicenses: 'collection',
@@ -57,7 +58,13 @@ const WRITABLE_STRING = [
   'officeLocation',
   'preferredLanguage',
 ] as const;
-const WRITABLE = new Set<string>([...WRITABLE_STRING, 'accountEnabled', 'passwordProfile', 'businessPhones']);
+const WRITABLE = new Set<string>([
+  ...WRITABLE_STRING,
+  'accountEnabled',
+  'passwordProfile',
+  'businessPhones',
+  'passwordPolicies',
+]);
 const READ_ONLY = new Set(['id', 'assignedLicenses', 'createdDateTime', 'userType']);
 
 /** What GET /users returns without $select (Graph v1.0's default set). */
@@ -87,6 +94,19 @@ export function renderUser(u: StoredUser, select: string[] | null): Record<strin
   const out: Record<string, unknown> = {};
   for (const name of names) out[name] = view[name] ?? (name === 'businessPhones' ? [] : null);
   return out;
+}
+
+/**
+ * `passwordPolicies`, as the Graph user resource documents it: `DisablePasswordExpiration` and
+ * `DisableStrongPassword`, alone or both, comma-separated ("DisablePasswordExpiration,
+ * DisableStrongPassword"); `None` or null clears them. Returned only on $select.
+ */
+const PASSWORD_POLICIES = ['DisablePasswordExpiration', 'DisableStrongPassword'];
+function validPasswordPolicies(value: unknown): boolean {
+  if (value === null || value === 'None') return true;
+  if (typeof value !== 'string') return false;
+  const names = value.split(',').map((n) => n.trim());
+  return names.every((n) => PASSWORD_POLICIES.includes(n)) && new Set(names).size === names.length;
 }
 
 /** Entra ID's default complexity rule: 8-256 characters, 3 of 4 character classes. */
@@ -127,6 +147,9 @@ export function validateUserBody(
     !(Array.isArray(body.businessPhones) && body.businessPhones.every((p) => typeof p === 'string'))
   ) {
     throw invalidValue(ctx, 'businessPhones');
+  }
+  if ('passwordPolicies' in body && !validPasswordPolicies(body.passwordPolicies)) {
+    throw invalidValue(ctx, 'passwordPolicies');
   }
   if (existing === null) {
     for (const key of ['accountEnabled', 'displayName', 'mailNickname', 'userPrincipalName', 'passwordProfile']) {
@@ -206,6 +229,8 @@ export function applyUserBody(u: StoredUser, body: Record<string, unknown>): voi
   }
   if ('accountEnabled' in body) target.accountEnabled = body.accountEnabled;
   if ('businessPhones' in body) target.businessPhones = body.businessPhones;
+  if ('passwordPolicies' in body)
+    target.passwordPolicies = body.passwordPolicies === 'None' ? null : body.passwordPolicies;
   if ('passwordProfile' in body && isObject(body.passwordProfile)) {
     target.passwordProfile = {
       forceChangePasswordNextSignIn: body.passwordProfile.forceChangePasswordNextSignIn !== false,

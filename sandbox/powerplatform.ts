@@ -148,7 +148,7 @@ function addUser(ctx: Ctx, env: Environment, deps: PowerPlatformDeps): Reply {
   if (u.user.accountEnabled === false) {
     throw codeError(400, 'userDisabled', `The user '${objectId}' is disabled in Entra ID.`);
   }
-  if (!deps.store.inSecurityGroup(env, u)) throw notInSecurityGroup(ctx, env, u.user.id);
+  if (!deps.store.inSecurityGroup(env, u, ctx.now)) throw notInSecurityGroup(ctx, env, u.user.id);
   u.forcedSyncAt[env.name] = ctx.now;
   deps.store.syncUser(env, u, ctx.now);
   deps.store.changed();

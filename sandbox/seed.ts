@@ -83,6 +83,7 @@ export const DEFAULT_SETTINGS: Settings = {
   licensePropagationMs: 2_000,
   revertWindowMs: 0,
   replicationDelayMs: 0,
+  groupPropagationMs: 0,
   tokenLifetimeSeconds: 3_600,
   apiTokenVersion: 1,
 };

@@ -100,10 +100,16 @@ export class Store {
     return this.data.environments.find((e) => e.name === name.toLowerCase());
   }
 
-  /** Whether the environment takes the user: it has no security group, or the user is a member. */
-  inSecurityGroup(env: Environment, u: StoredUser): boolean {
+  /**
+   * Whether the environment takes the user at `now`: it has no security group, or the user is a
+   * member, and has been for `groupPropagationMs` (a new membership takes a while to reach the
+   * platform: until then addUser and the sync see the user outside the group).
+   */
+  inSecurityGroup(env: Environment, u: StoredUser, now: number): boolean {
     if (!env.securityGroupId) return true;
-    return this.data.groups.some((g) => g.id === env.securityGroupId && g.members.includes(u.user.id));
+    const group = this.data.groups.find((g) => g.id === env.securityGroupId);
+    if (!group?.members.includes(u.user.id)) return false;
+    return now >= (group.joinedAt?.[u.user.id] ?? -Infinity) + this.data.settings.groupPropagationMs;
   }
 
   /** Enabled, non-application users in mode 4: what counts toward the limit. */
@@ -152,7 +158,7 @@ export class Store {
     const stamp = new Date(now).toISOString();
     // An environment restricted to a security group adds only its members, and disables a user
     // that leaves the group (or that was there before the group was set).
-    const member = this.inSecurityGroup(env, u);
+    const member = this.inSecurityGroup(env, u, now);
     if (!existing) {
       if (!licensed || u.user.accountEnabled === false || !member) return false;
       const root = env.businessUnits.find((b) => b._parentbusinessunitid_value === null)!;

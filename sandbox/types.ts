@@ -14,6 +14,8 @@ export interface Settings {
   revertWindowMs: number;
   /** Graph answers 404 for a newly created user for this long (directory replication). 0: off. */
   replicationDelayMs: number;
+  /** A new member of a group counts for the environments restricted to it this long after joining. 0: at once. */
+  groupPropagationMs: number;
   /** Lifetime of issued access tokens. */
   tokenLifetimeSeconds: number;
   /**
@@ -56,6 +58,8 @@ export interface Group {
   displayName: string;
   mailNickname: string;
   members: string[];
+  /** When each member joined (through Graph), for groupPropagationMs; seeded members: always. */
+  joinedAt?: Record<string, number>;
 }
 
 export interface BusinessUnit {

@@ -55,6 +55,7 @@ export function provisionActivities(timing: ProvisionTiming) {
     }).releaseAdmission,
     createEntraUser: one('createEntraUser', step('create or adopt the Entra ID account')),
     assignLicense: one('assignLicense', step('assign the Dynamics 365 license')),
+    joinSecurityGroup: one('joinSecurityGroup', step("add the account to the environment's security group, if any")),
     // The whole wait is one activity that Temporal retries (activities/await-sync.ts says why):
     // no attempt cap; each attempt picks the next delay; the activity gives up at syncTimeoutMs,
     // and the schedule-to-close timeout is only a backstop.
@@ -71,6 +72,7 @@ export function provisionActivities(timing: ProvisionTiming) {
     undoAccessMode: one('setAccessMode', undo('compensate: reset the access mode')),
     undoLicense: one('removeLicense', undo('compensate: remove the license')),
     deleteEntraUser: one('deleteEntraUser', undo('compensate: delete the account this request created')),
+    leaveSecurityGroup: one('leaveSecurityGroup', undo('compensate: remove the account from the security group')),
   };
 }
 

@@ -6,8 +6,8 @@ import { ApplicationFailure, isCancellation, log, sleep, workflowInfo } from '@t
 import { provisionActivities } from './activity-options';
 import { AdmissionTicket } from './admission-ticket';
 import { Compensations } from './compensation';
+import { awaitDataverseUser } from './await-dataverse-user';
 import { describeFailure, StepTracker } from './steps';
-import { syncWaitEnd } from './sync-wait';
 import { resolveTiming } from './timing';
 import type { ProvisionInput, ProvisionResult } from './types';
 
@@ -83,33 +83,15 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     const license = await act.assignLicense({ entraObjectId: account.entraObjectId, licenseSku });
     steps.complete('assign-license', license.assigned ? `${licenseSku} assigned` : `${licenseSku} already held`);
 
-    // 3. await-dataverse-user: force the sync while addUser says "not licensed yet", look for the
-    // systemuser with capped back-off, give up after syncTimeoutMs. One activity that Temporal
-    // retries (activities/await-sync.ts): a handful of history events for the whole wait, and no
-    // activity slot held between looks, however many requests wait.
-    steps.begin('await-dataverse-user');
-    steps.waiting(
-      'await-dataverse-user',
-      `waiting for the systemuser: forcing the sync for up to ${seconds(timing.forceSyncWindowMs)} s, ` +
-        `looking again with back-off up to every ${seconds(timing.syncPollMaxMs)} s, for at most ${seconds(timing.syncTimeoutMs)} s`,
+    // 3. await-dataverse-user (workflows/await-dataverse-user.ts): the account joins the
+    // environment's security group if it has one (the sync needs the license and the group), then
+    // the wait: force the sync while addUser says "not yet", look for the systemuser with capped
+    // back-off, give up after syncTimeoutMs.
+    const synced = await awaitDataverseUser(
+      { act, steps, undo, timing },
+      { environment, entraObjectId: account.entraObjectId, accountCreated: account.created },
     );
-    const { syncTimeoutMs, forceSyncWindowMs, forceSyncIntervalMs, syncPollInitialMs, syncPollMaxMs } = timing;
-    const wait = { syncTimeoutMs, forceSyncWindowMs, forceSyncIntervalMs, syncPollInitialMs, syncPollMaxMs };
-    const synced = await act
-      .awaitSystemUser({ environment, entraObjectId: account.entraObjectId, ...wait })
-      .catch((err) => {
-        const end = isCancellation(err) ? null : syncWaitEnd(err);
-        if (end?.looks) steps.attemptsAre('await-dataverse-user', end.looks);
-        if (!end?.outOfTime) throw err;
-        throw ApplicationFailure.create({
-          type: 'sync-timeout',
-          message: `the user did not appear in ${environment} within ${seconds(timing.syncTimeoutMs)} s`,
-          nonRetryable: true,
-        });
-      });
     const { systemUserId } = synced.systemUser;
-    steps.attemptsAre('await-dataverse-user', synced.attempts);
-    steps.complete('await-dataverse-user', `systemuser ${systemUserId}`);
 
     // 4. set-access-mode. From here Dataverse counts the user: the activity gives the slot back
     // once the mode is 4. Compensation resets the mode only if this request changed it.

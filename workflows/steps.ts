@@ -36,6 +36,12 @@ export class StepTracker extends StatusBuilder {
     this.details(step, detail);
   }
 
+  /** An undo ran: the step is `compensated`, unless it is the one that failed (it keeps its failure, with a note). */
+  undone(step: StepName, detail: string): void {
+    if (this.step(step).status === 'failed') this.note(step, detail);
+    else this.compensated(step, detail);
+  }
+
   /** Compensation could not undo the step: the document says so (the step keeps its status). */
   notUndone(step: StepName, error: unknown): void {
     this.note(step, `could not be undone, undo it by hand: ${describeFailure(error).message}`);

@@ -12,22 +12,32 @@ export const SYNC_TIMEOUT = 'sync-timeout';
 /** Details of a sync-pending failure (so the workflow can report the looks after a timeout). */
 export interface SyncPendingDetails {
   attempt: number;
-  addUser: 'added' | 'not-licensed' | 'not-called';
+  addUser: 'added' | 'not-licensed' | 'not-in-group' | 'not-called';
   nextLookMs: number;
 }
 
 /**
- * How a failed wait ended: the looks made (from the `sync-timeout` or last `sync-pending` in the
- * cause chain), and whether it ran out of time: the activity's own `sync-timeout` at the deadline
- * or, as a backstop, the schedule-to-close timeout (or the server declining a retry past it).
+ * How a failed wait ended: the looks made and addUser's last answer (from the `sync-timeout` or
+ * last `sync-pending` in the cause chain), and whether it ran out of time: the activity's own
+ * `sync-timeout` at the deadline or, as a backstop, the schedule-to-close timeout (or the server
+ * declining a retry past it).
  */
-export function syncWaitEnd(err: unknown): { looks: number | null; outOfTime: boolean } {
+export function syncWaitEnd(err: unknown): {
+  looks: number | null;
+  addUser: SyncPendingDetails['addUser'] | null;
+  outOfTime: boolean;
+} {
   for (let e: unknown = err; e instanceof Error; e = (e as Error & { cause?: unknown }).cause) {
     if (e instanceof ApplicationFailure && (e.type === SYNC_TIMEOUT || e.type === SYNC_PENDING)) {
       const details = e.details?.[0] as SyncPendingDetails | undefined;
       const look = /\(look (\d+);/.exec(e.message); // the message names it too
-      return { looks: details?.attempt ?? (look ? Number(look[1]) : null), outOfTime: true };
+      return {
+        looks: details?.attempt ?? (look ? Number(look[1]) : null),
+        addUser: details?.addUser ?? null,
+        outOfTime: true,
+      };
     }
   }
-  return { looks: null, outOfTime: err instanceof ActivityFailure && err.cause instanceof TimeoutFailure };
+  const outOfTime = err instanceof ActivityFailure && err.cause instanceof TimeoutFailure;
+  return { looks: null, addUser: null, outOfTime };
 }

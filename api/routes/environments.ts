@@ -32,6 +32,8 @@ export const environmentRoutes: FastifyPluginAsyncTypebox<{
         name: e.name,
         dataverseUrl: e.dataverseUrl,
         powerPlatformEnvironmentId: e.powerPlatformEnvironmentId,
+        securityGroupId: e.securityGroupId,
+        passwordExpires: e.passwordExpires,
         licenseSku: e.licenseSku,
         usageLocation: e.usageLocation,
         allowedUpnDomains: e.allowedUpnDomains,

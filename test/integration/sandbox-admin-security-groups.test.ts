@@ -76,9 +76,9 @@ describe('management application', () => {
         message: `The service principal with id '${decodeJwt(operator).oid}' for application operator-client does not have permission to access the path '${sandbox.url}${ADMIN}?${VERSION}' in tenant ${sandbox.tenantId}.`,
       },
     });
-    // The service's HTTP layer reports it as permission-denied.
+    // The service's HTTP layer reports it as a missing registration.
     const err = (await adminGet('', 'operator-client').catch((e: unknown) => e)) as ApplicationFailure;
-    expect(err.type).toBe('permission-denied');
+    expect(err.type).toBe('management-app-not-registered');
     expect(err.message).toMatch(/does not have permission to access the path/);
   });
 
@@ -149,6 +149,21 @@ describe('environments and their security group', () => {
     await graph.api(`/groups/${groupId}/members/$ref`).post({ '@odata.id': `${sandbox.url}/v1.0/users/${id}` });
     expect((await addUser(sandbox, PROD, id)).status).toBe(200);
     expect(await systemUsers(PROD, id)).toEqual([expect.objectContaining({ isdisabled: false })]);
+  });
+
+  test('groupPropagationMs: a new member is outside the group for addUser and the sync until it has propagated', async () => {
+    const groupId = await group();
+    await control.config({ groupPropagationMs: 1_000, environments: { [PROD]: { securityGroupId: groupId } } });
+    const id = await licensedUser('joining');
+    await graph.api(`/groups/${groupId}/members/$ref`).post({ '@odata.id': `${sandbox.url}/v1.0/users/${id}` });
+    const early = await addUser(sandbox, PROD, id);
+    expect(early.status).toBe(400);
+    expect((early.body.errors as { Code: string }[])[0]?.Code).toBe('userNotPartOfSecurityGroup');
+    await sleep(SYNC_MS * 2);
+    expect(await systemUsers(PROD, id)).toEqual([]);
+    await sleep(1_000);
+    expect(await systemUsers(PROD, id)).toEqual([expect.objectContaining({ isdisabled: false })]);
+    expect((await addUser(sandbox, PROD, id)).status).toBe(200);
   });
 
   test('the background sync adds only members, and disables a user that leaves the group', async () => {

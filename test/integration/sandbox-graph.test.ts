@@ -90,6 +90,30 @@ describe('users', () => {
     expect((await control.state()).deletedUsers.map((u) => u.id)).toEqual([id]);
   });
 
+  test('passwordPolicies: written on POST and PATCH, returned only on $select, checked against its values', async () => {
+    const id = await createUser(graph, `svc-pp@${DOMAIN}`, { passwordPolicies: 'DisablePasswordExpiration' });
+    const read = async () =>
+      (await graph.api(`/users/${id}`).select('passwordPolicies').get()) as Record<string, unknown>;
+    expect(await read()).toMatchObject({ passwordPolicies: 'DisablePasswordExpiration' });
+    expect(await graph.api(`/users/${id}`).get()).not.toHaveProperty('passwordPolicies');
+    await graph.api(`/users/${id}`).patch({ passwordPolicies: 'DisablePasswordExpiration, DisableStrongPassword' });
+    expect((await read()).passwordPolicies).toBe('DisablePasswordExpiration, DisableStrongPassword');
+    const found = (await graph
+      .api('/users')
+      .filter("passwordPolicies ne null and startswith(userPrincipalName,'svc-pp')")
+      .get()) as { value: { id: string }[] };
+    expect(found.value.map((u) => u.id)).toEqual([id]);
+    await graph.api(`/users/${id}`).patch({ passwordPolicies: 'None' });
+    expect((await read()).passwordPolicies).toBeNull();
+    for (const bad of ['NeverExpire', 'DisablePasswordExpiration,DisablePasswordExpiration', 7]) {
+      const refused = await graphError(graph.api(`/users/${id}`).patch({ passwordPolicies: bad }));
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.message).toBe(
+        "Invalid value specified for property 'passwordPolicies' of resource 'User'.",
+      );
+    }
+  });
+
   test('$filter on userPrincipalName (eq, with an escaped quote), startswith and employeeType', async () => {
     await createUser(graph, `o'brien@${DOMAIN}`, { mailNickname: 'obrien', employeeType: 'niu' });
     await createUser(graph, `svc-x@${DOMAIN}`, { employeeType: 'niu' });

@@ -44,6 +44,7 @@ test('happy path: eight steps completed; user unlicensed, mode 4 with its roles;
   expect(user?.id).toBe(result.entraObjectId);
   expect(user?.assignedLicenses ?? []).toEqual([]);
   expect(user?.employeeType).toBe('NonInteractiveIntegration');
+  expect(user?.passwordPolicies).toBe('DisablePasswordExpiration'); // the environment's default
   const su = after.systemUser('contoso-prod', result.entraObjectId);
   expect(su?.systemuserid).toBe(result.systemUserId);
   expect(su?.accessmode).toBe(4);
@@ -123,6 +124,19 @@ test('an undo that fails for good is reported: the run keeps its own error, the 
   expect(create.detail).toMatch(/^could not be undone, undo it by hand: /);
   expect(stepStatus(doc, 'reserve-capacity')).toBe('compensated'); // the undos before it still ran
   expect(sandboxView(await control.state()).user(upn)).toBeDefined();
+});
+
+test('the worker is not a registered management application: its own failure type, naming the fix; compensated', async () => {
+  const upn = 'svc-no-management-app@contoso.onmicrosoft.com';
+  await control.config({ clients: { 'provisioner-client': { managementApp: false } } });
+  const handle = await startProvision(tw, provisionInput(upn));
+  expect(await failureTypeOf(handle)).toBe('management-app-not-registered');
+  const doc = await statusOf(handle);
+  expect(doc.error?.message).toContain('pac admin application register --application-id provisioner-client');
+  expect(stepStatus(doc, 'await-dataverse-user')).toBe('failed');
+  expect(stepStatus(doc, 'assign-license')).toBe('compensated');
+  expect(stepStatus(doc, 'create-entra-user')).toBe('compensated');
+  expect(sandboxView(await control.state()).user(upn)).toBeUndefined();
 });
 
 test('revert window on: verify-access-mode restores mode 4 and succeeds (roles skipped)', async () => {

@@ -1,5 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { classify, fromGraphError, httpFailure, retryAfterMs, valuesOrLongestWait } from '../../activities/errors';
+import {
+  classify,
+  errorOfBody,
+  fromGraphError,
+  hasErrorCode,
+  httpFailure,
+  retryAfterMs,
+  valuesOrLongestWait,
+} from '../../activities/errors';
 
 describe('retryAfterMs', () => {
   test('reads delta seconds and HTTP dates, caps at ten minutes', () => {
@@ -74,6 +82,108 @@ describe('httpFailure', () => {
     });
     expect(fromGraphError(throttled)?.nextRetryDelay).toBe(4000);
     expect(fromGraphError(new Error('socket hang up'))).toBeUndefined();
+  });
+});
+
+describe("the admin API's error bodies", () => {
+  const user = '8f0c2a4e-1b2c-4d5e-9f00-112233445566';
+  const group = '0d4c5b6a-7e8f-4a1b-9c2d-3e4f5a6b7c8d';
+  /** addUser's answer for a user outside the environment's security group (sandbox/powerplatform.ts). */
+  const notInGroup = {
+    errors: [
+      {
+        Subject: 'Result',
+        Description: `User ${user} is not part of security group ${group}`,
+        Code: 'userNotPartOfSecurityGroup',
+      },
+      { Subject: 'InnerException', Description: null, Code: null },
+      { Subject: 'AdditionalData', Description: null, Code: null },
+    ],
+    information: [{ Subject: 'Result', Description: '["SyncMode: Default"]', Code: null }],
+  };
+
+  test('both shapes give their code and message: `error` and the `errors` list', () => {
+    expect(errorOfBody({ error: { code: 'userNotLicensed', message: 'no license yet' } })).toEqual({
+      code: 'userNotLicensed',
+      message: 'no license yet',
+      codes: ['userNotLicensed'],
+    });
+    expect(errorOfBody(notInGroup)).toEqual({
+      code: 'userNotPartOfSecurityGroup',
+      message: `User ${user} is not part of security group ${group}`,
+      codes: ['userNotPartOfSecurityGroup'],
+    });
+    expect(errorOfBody('<html>gateway</html>')).toEqual({ code: null, message: null, codes: [] });
+  });
+
+  test("the `errors` list's code and description reach the failure (it was a codeless invalid-request)", () => {
+    const { code, message, codes } = errorOfBody(notInGroup);
+    const f = httpFailure({ service: 'powerplatform', status: 400, code, message: message!, detailCodes: codes });
+    expect(f.type).toBe('invalid-request');
+    expect(f.message).toBe(
+      `powerplatform 400 userNotPartOfSecurityGroup: User ${user} is not part of security group ${group}`,
+    );
+    expect(hasErrorCode(f, 'userNotPartOfSecurityGroup')).toBe(true);
+  });
+
+  test('userNotLicensed is recognised in either shape, also behind another entry', () => {
+    const shapes = [
+      { error: { code: 'userNotLicensed', message: 'The user does not have a valid license.' } },
+      {
+        errors: [
+          { Subject: 'Result', Description: 'The user does not have a valid license.', Code: 'userNotLicensed' },
+        ],
+      },
+      {
+        errors: [
+          { Subject: 'Result', Description: 'x', Code: 'SomethingFirst' },
+          { Subject: 'r', Code: 'userNotLicensed' },
+        ],
+      },
+    ];
+    for (const body of shapes) {
+      const { code, message, codes } = errorOfBody(body);
+      const f = httpFailure({
+        service: 'powerplatform',
+        status: 400,
+        code,
+        message: message ?? '',
+        detailCodes: codes,
+      });
+      expect(hasErrorCode(f, 'userNotLicensed')).toBe(true);
+    }
+    expect(hasErrorCode(httpFailure({ service: 'powerplatform', status: 400, message: 'x' }), 'userNotLicensed')).toBe(
+      false,
+    );
+  });
+
+  test('not a registered management application: its own non-retryable type, and a message naming the fix', () => {
+    const message =
+      "The service principal with id 'c0ffee00-0000-4000-8000-000000000001' for application 3f2a8c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b " +
+      "does not have permission to access the path 'https://api.bap.microsoft.com/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments' in tenant t.";
+    const f = httpFailure({ service: 'powerplatform', status: 403, code: 'Forbidden', message });
+    expect(f.type).toBe('management-app-not-registered');
+    expect(f.nonRetryable).toBe(true);
+    expect(f.message).toContain('pac admin application register --application-id 3f2a8c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b');
+    expect(f.message).toContain(
+      '/providers/Microsoft.BusinessAppPlatform/adminApplications/3f2a8c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b',
+    );
+    expect(f.message).toContain(message);
+    // Any other 403 stays permission-denied.
+    expect(classify({ service: 'graph', status: 403, message })).toEqual({
+      type: 'permission-denied',
+      retryable: false,
+    });
+    expect(classify({ service: 'powerplatform', status: 403, message: 'Forbidden' }).type).toBe('permission-denied');
+  });
+
+  test("a Graph client error's body is the `error` member alone: its details codes are read", () => {
+    const err = Object.assign(new Error('Conflict.'), {
+      statusCode: 400,
+      code: 'Request_BadRequest',
+      body: JSON.stringify({ code: 'Request_BadRequest', message: 'Conflict.', details: [{ code: 'ObjectConflict' }] }),
+    });
+    expect(fromGraphError(err)?.type).toBe('upn-conflict');
   });
 });
 

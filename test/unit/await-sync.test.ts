@@ -21,6 +21,7 @@ async function sleep(ms: number): Promise<void> {
 const INPUT = {
   environment: 'contoso-prod',
   entraObjectId: '00000000-0000-0000-0000-000000000001',
+  securityGroupId: null,
   syncTimeoutMs: 60_000,
   forceSyncWindowMs: 60_000,
   forceSyncIntervalMs: INTERVAL,
@@ -75,18 +76,21 @@ describe('the sync wait', () => {
       businessUnitId: null,
     };
     /** The third look, against a Dataverse where the user is visible (or not) and an addUser that may sync it. */
-    const look = async (state: { visible: boolean; addUser: 'added' | 'not-licensed' }) => {
+    const look = async (
+      state: { visible: boolean; addUser: 'added' | 'not-licensed' | 'not-in-group' },
+      input: typeof INPUT | (Omit<typeof INPUT, 'securityGroupId'> & { securityGroupId: string }) = INPUT,
+    ) => {
       const calls: string[] = [];
       const activities = awaitSyncActivities({
-        addUser: async () => {
-          calls.push('addUser');
+        addUser: async ({ securityGroupId }) => {
+          calls.push(securityGroupId ? `addUser (${securityGroupId})` : 'addUser');
           if (state.addUser === 'added') state.visible = true;
           return state.addUser;
         },
         findSystemUser: async () => (calls.push('find'), state.visible ? user : null),
       });
       const env = new MockActivityEnvironment({ attempt: 3, scheduledTimestampMs: Date.now() - 2 * INTERVAL });
-      const outcome = await env.run(activities.awaitSystemUser, INPUT).catch((e: unknown) => e);
+      const outcome = await env.run(activities.awaitSystemUser, input).catch((e: unknown) => e);
       return { calls, outcome };
     };
 
@@ -106,6 +110,20 @@ describe('the sync wait', () => {
       const { calls, outcome } = await look({ visible: false, addUser: 'not-licensed' });
       expect((outcome as ApplicationFailure).type).toBe(SYNC_PENDING);
       expect(calls).toEqual(['find', 'addUser']);
+    });
+
+    it('takes "not in the security group it just joined" as not yet: the next look on the forcing interval', async () => {
+      const group = '00000000-0000-0000-0000-0000000000bb';
+      const { calls, outcome } = await look(
+        { visible: false, addUser: 'not-in-group' },
+        { ...INPUT, securityGroupId: group },
+      );
+      expect(calls).toEqual(['find', `addUser (${group})`]);
+      expect((outcome as ApplicationFailure).type).toBe(SYNC_PENDING);
+      expect((outcome as ApplicationFailure).details?.[0]).toMatchObject({
+        addUser: 'not-in-group',
+        nextLookMs: INTERVAL,
+      });
     });
   });
 });

@@ -154,10 +154,19 @@ describe('the environments file schema', () => {
   });
 
   test('optional fields get their defaults; null lists of roles count as none', () => {
-    const { powerPlatformEnvironmentId: _id, businessUnit: _bu, nonInteractiveLimit: _limit, ...rest } = valid();
+    const {
+      powerPlatformEnvironmentId: _id,
+      securityGroupId: _group,
+      passwordExpires: _expires,
+      businessUnit: _bu,
+      nonInteractiveLimit: _limit,
+      ...rest
+    } = valid();
     const [env] = parseEnvironments(file({ ...rest, defaultSecurityRoles: null }), 'envs.json');
     expect(env).toMatchObject({
-      powerPlatformEnvironmentId: 'contoso-prod',
+      powerPlatformEnvironmentId: null,
+      securityGroupId: null,
+      passwordExpires: false,
       defaultSecurityRoles: [],
       businessUnit: null,
       nonInteractiveLimit: null,

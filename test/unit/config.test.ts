@@ -87,17 +87,27 @@ describe('parseEnvironments', () => {
     ['bad name', JSON.stringify({ environments: [{ ...valid(), name: 'Contoso Prod' }] }), /"name" must be lower-case/],
     ['duplicate', JSON.stringify({ environments: [valid(), valid()] }), /repeats the environment name/],
     ['bad limit', JSON.stringify({ environments: [{ ...valid(), nonInteractiveLimit: -1 }] }), /nonInteractiveLimit/],
+    [
+      'securityGroupId not a GUID',
+      JSON.stringify({ environments: [{ ...valid(), securityGroupId: 'Dynamics Users' }] }),
+      /field "securityGroupId" must be a GUID or null, got "Dynamics Users"/,
+    ],
+    [
+      'passwordExpires not a boolean',
+      JSON.stringify({ environments: [{ ...valid(), passwordExpires: 'yes' }] }),
+      /field "passwordExpires" must be true or false, got "yes"/,
+    ],
   ])('%s is refused', (_label, text, message) => {
     expect(() => parseEnvironments(text, 'test.json')).toThrow(message);
   });
 
-  test('lower-cases domains and defaults the Power Platform environment id to the alias', () => {
+  test('lower-cases domains and leaves the Power Platform environment id to the admin API (null)', () => {
     const { powerPlatformEnvironmentId: _omit, ...rest } = valid();
     const [env] = parseEnvironments(
       JSON.stringify({ environments: [{ ...rest, allowedUpnDomains: ['Contoso.OnMicrosoft.com'] }] }),
       'test.json',
     );
     expect(env?.allowedUpnDomains).toEqual(['contoso.onmicrosoft.com']);
-    expect(env?.powerPlatformEnvironmentId).toBe('contoso-prod');
+    expect(env?.powerPlatformEnvironmentId).toBeNull();
   });
 });
