@@ -200,7 +200,7 @@ describe('control API: clients and securityGroupId', () => {
 
   test('GET config shows the seed; PATCH validates and applies all or nothing; reset restores', async () => {
     const seeded = await control.getConfig();
-    // The directory settings of each client (its credentials are sandbox-entra-credentials.test.ts's).
+    // The directory settings of each client (its credentials are sandbox-entra-certificates.test.ts's and sandbox-entra-federation.test.ts's).
     expect(seeded.clients['provisioner-client']).toMatchObject({
       permissions: [
         'User.ReadWrite.All',
