@@ -54,7 +54,8 @@ export function adminEnvironments(config: Config, tokens: TokenSource) {
     return read && Date.now() - read.readAt < SECURITY_GROUP_TTL_MS ? read : undefined;
   };
 
-  const listEnvironments = async (): Promise<AdminEnvironment[]> => (await get<{ value: AdminEnvironment[] }>('')).value;
+  const listEnvironments = async (): Promise<AdminEnvironment[]> =>
+    (await get<{ value: AdminEnvironment[] }>('')).value;
 
   async function environmentId(name: string): Promise<string> {
     const env = environmentOf(config, name);

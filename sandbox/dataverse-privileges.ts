@@ -11,7 +11,8 @@ import { stableGuid } from './seed';
 import type { Environment, SystemUser } from './types';
 
 // The parameter as a literal, `(PrivilegeName='prvWriteUser')`, or an alias, `(PrivilegeName=@p1)?@p1='prvWriteUser'`.
-const FUNCTION = /^Microsoft\.Dynamics\.CRM\.RetrieveUserPrivilegeByPrivilegeName\(PrivilegeName=(?:'([^']*)'|(@\w+))\)$/;
+const FUNCTION =
+  /^Microsoft\.Dynamics\.CRM\.RetrieveUserPrivilegeByPrivilegeName\(PrivilegeName=(?:'([^']*)'|(@\w+))\)$/;
 const EVERY_PRIVILEGE = 'System Administrator';
 
 /** Whether `segment` (after `systemusers(<id>)/`) calls the function. */
@@ -25,9 +26,7 @@ export function retrieveUserPrivilegeByName(ctx: Ctx, env: Environment, su: Syst
   if (name === undefined || !/^prv\w+$/.test(name)) {
     throw dataverseError(400, CODE_QUERY, 'Bad Request - Error in query syntax.');
   }
-  const roles = su.roles
-    .map((id) => env.roles.find((r) => r.roleid === id))
-    .filter((r) => r?.name === EVERY_PRIVILEGE);
+  const roles = su.roles.map((id) => env.roles.find((r) => r.roleid === id)).filter((r) => r?.name === EVERY_PRIVILEGE);
   return json(200, {
     '@odata.context': `${apiBase(ctx, env)}/$metadata#Microsoft.Dynamics.CRM.RetrieveUserPrivilegeByPrivilegeNameResponse`,
     RolePrivileges: roles.map((role) => ({

@@ -138,7 +138,12 @@ export async function handleDataverse(ctx: Ctx, deps: DataverseDeps): Promise<Re
   }
   if (name === 'systemusers' && segments.length === 2 && isPrivilegeFunction(segments[1])) {
     if (ctx.method !== 'GET') throw methodNotAllowed(ctx);
-    return retrieveUserPrivilegeByName(ctx, env, env.systemUsers.find((s) => s.systemuserid === key)!, segments[1]!);
+    return retrieveUserPrivilegeByName(
+      ctx,
+      env,
+      env.systemUsers.find((s) => s.systemuserid === key)!,
+      segments[1]!,
+    );
   }
   // systemusers(id)/systemuserroles_association[(roleid)][/$ref]
   const nav = /^systemuserroles_association(?:\(([^)]*)\))?$/.exec(segments[1] ?? '');

@@ -35,7 +35,12 @@ export const DIRECTORY_ROLES: Record<string, string> = {
  */
 export const SERVICE_PRINCIPAL_WID = '0997a1d0-0d1d-4acb-b408-d5ca73121e90';
 
-const NO_SETTINGS: ClientSettings = { permissions: [], directoryRoles: [], managementApp: false, keyVaultAccess: false };
+const NO_SETTINGS: ClientSettings = {
+  permissions: [],
+  directoryRoles: [],
+  managementApp: false,
+  keyVaultAccess: false,
+};
 
 /** A client's current settings (state saved before they existed, or before one of them did, falls back to the seed's). */
 export function clientSettings(data: SandboxData, clientId: string): ClientSettings {
