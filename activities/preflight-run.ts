@@ -16,8 +16,8 @@ import { GRAPH_NEEDS, fixes, type Fixes, type Principal } from './preflight-need
 export const CALL_MS = 8_000;
 export const BUDGET_MS = 25_000;
 
-/** The order checks are listed in: tenant-wide ones first, then each environment's. */
-const ORDER = [
+/** Every check, in the order they are listed: the tenant-wide ones (Key Vault's with a vault), then each environment's. */
+export const TENANT_CHECKS = [
   'token-graph',
   'token-admin-api',
   'token-key-vault',
@@ -25,6 +25,8 @@ const ORDER = [
   'directory-role',
   'management-app',
   'key-vault',
+];
+export const ENVIRONMENT_CHECKS = [
   'token-dataverse',
   'admin-environment',
   'security-group',
@@ -32,6 +34,7 @@ const ORDER = [
   'dataverse-security-role',
   'non-interactive-limit',
 ];
+const ORDER = [...TENANT_CHECKS, ...ENVIRONMENT_CHECKS];
 
 export interface Outcome {
   ok: boolean;

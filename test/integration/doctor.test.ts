@@ -6,6 +6,7 @@
 // its exit codes, and nothing secret in its output.
 import { loadConfig, type Config } from '../../config';
 import { runPreflight } from '../../activities/preflight';
+import { ENVIRONMENT_CHECKS, TENANT_CHECKS } from '../../activities/preflight-run';
 import { doctor } from '../../scripts/doctor';
 import { spawnEntry } from '../helpers/processes';
 import { useSandbox } from '../helpers/lifecycle';
@@ -20,26 +21,6 @@ function workerEnv(extra: Record<string, string> = {}): Record<string, string> {
 const workerConfig = (extra: Record<string, string> = {}): Config =>
   loadConfig({ ...process.env, ...workerEnv(extra) }, 'worker');
 
-const TENANT_CHECKS = [
-  'token-graph',
-  'token-admin-api',
-  'token-key-vault',
-  'graph-permission-users',
-  'graph-permission-license-assignment',
-  'graph-permission-subscribed-skus',
-  'directory-role',
-  'management-app',
-  'key-vault',
-];
-const ENVIRONMENT_CHECKS = [
-  'token-dataverse',
-  'admin-environment',
-  'security-group',
-  'dataverse-application-user',
-  'dataverse-security-role',
-  'non-interactive-limit',
-];
-
 describe('the checks in-process (the doctor)', () => {
   test('with the dev stack defaults every check passes, tenant-wide then per environment, in order', async () => {
     const report = await runPreflight(workerConfig());
@@ -50,6 +31,7 @@ describe('the checks in-process (the doctor)', () => {
       ...ENVIRONMENT_CHECKS.map((n) => `${n}@${PROD}`),
       ...ENVIRONMENT_CHECKS.map((n) => `${n}@${TEST}`),
     ]);
+    expect(report.checks).toHaveLength(9 + 2 * 6);
     for (const check of report.checks) expect(check.fix).toBeNull();
     const detail = (name: string, env: string | null = null) =>
       report.checks.find((c) => c.name === name && c.environment === env)!.detail;
