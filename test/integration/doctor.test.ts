@@ -90,6 +90,23 @@ describe('the checks in-process (the doctor)', () => {
     expect(report.checks.find((c) => c.name === 'token-graph')!.detail).toMatch(/as app provisioner-client/);
   });
 
+  test('a refused credential fails every token check, and holds back every check that needs a token', async () => {
+    const report = await runPreflight(workerConfig({ AZURE_CLIENT_SECRET: 'not-the-secret' }));
+    expect(failing(report.checks)).toEqual([
+      'token-graph',
+      'token-admin-api',
+      'token-key-vault',
+      `token-dataverse@${PROD}`,
+      `token-dataverse@${TEST}`,
+    ]);
+    expect(report.checks).toHaveLength(5);
+    const graph = report.checks[0]!;
+    expect(graph.detail).toMatch(/AADSTS7000215/);
+    expect(graph.detail).toMatch(/not checked until this passes: graph-permission-users, .*directory-role/);
+    expect(graph.fix).toMatch(/client-secret credential/);
+    expect(JSON.stringify(report)).not.toContain('not-the-secret');
+  });
+
   test('a security group in the environments file that does not exist fails its check', async () => {
     const config = workerConfig();
     config.environments = config.environments
