@@ -31,6 +31,8 @@ COPY config ./config
 COPY cli ./cli
 COPY api ./api
 COPY sandbox ./sandbox
+# The preflight checks, run where the worker runs: docker compose exec worker npm run doctor
+COPY scripts/doctor.ts ./scripts/doctor.ts
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000 9464 4443

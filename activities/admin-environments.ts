@@ -54,12 +54,15 @@ export function adminEnvironments(config: Config, tokens: TokenSource) {
     return read && Date.now() - read.readAt < SECURITY_GROUP_TTL_MS ? read : undefined;
   };
 
+  const listEnvironments = async (): Promise<AdminEnvironment[]> =>
+    (await get<{ value: AdminEnvironment[] }>('')).value;
+
   async function environmentId(name: string): Promise<string> {
     const env = environmentOf(config, name);
     if (env.powerPlatformEnvironmentId) return env.powerPlatformEnvironmentId;
     const known = ids.get(name);
     if (known) return known;
-    const { value } = await get<{ value: AdminEnvironment[] }>('');
+    const value = await listEnvironments();
     const match = value.find((e) =>
       sameUrl(e.properties?.linkedEnvironmentMetadata?.instanceUrl ?? '', env.dataverseUrl),
     );
@@ -77,6 +80,17 @@ export function adminEnvironments(config: Config, tokens: TokenSource) {
 
   return {
     environmentId,
+
+    /** Every environment the admin API shows this application (the preflight's proof of the registration). */
+    listEnvironments,
+
+    /** The environment as the admin API shows it now, read by its id (activities/preflight.ts). */
+    async environment(name: string): Promise<{ id: string; securityGroupId: string | null }> {
+      const id = await environmentId(name);
+      const env = await get<AdminEnvironment>(`/${encodeURIComponent(id)}`);
+      remember(name, env);
+      return { id, securityGroupId: securityGroupOf(env) };
+    },
 
     /** `.../scopes/admin/environments/{id}` of a configured environment. */
     async environmentUrl(name: string): Promise<string> {

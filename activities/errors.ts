@@ -98,15 +98,22 @@ export function classify(p: HttpProblem): { type: FailureType | string; retryabl
   return { type: 'invalid-request', retryable: false };
 }
 
+/** The registration of `app` as a Power Platform management application, as a person does it. */
+export function managementAppFix(app: string): string {
+  return (
+    `A Power Platform administrator registers it once per tenant: pac admin application register --application-id ${app}, ` +
+    `or PUT /providers/Microsoft.BusinessAppPlatform/adminApplications/${app}?api-version=2020-10-01 on the admin API ` +
+    `(docs/real-tenant.md)`
+  );
+}
+
 /** What a person must do about a failure only they can fix, for its message. */
 function fixFor(type: string, p: HttpProblem): string | null {
   if (type !== 'management-app-not-registered') return null;
   const app = /for application (\S+) does not have/i.exec(p.message)?.[1] ?? '<client id>';
   return (
     `the worker's application ${app} is not registered as a Power Platform management application. ` +
-    `A Power Platform administrator registers it once per tenant: pac admin application register --application-id ${app}, ` +
-    `or PUT /providers/Microsoft.BusinessAppPlatform/adminApplications/${app}?api-version=2020-10-01 on the admin API ` +
-    `(docs/real-tenant.md); then submit the request again`
+    `${managementAppFix(app)}; then submit the request again`
   );
 }
 

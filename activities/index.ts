@@ -12,6 +12,7 @@ import { createPasswordStore } from './keyvault';
 import { entityActivities } from './entities';
 import { awaitSyncActivities } from './await-sync';
 import { securityGroupActivities } from './security-group';
+import { preflightActivities } from './preflight';
 
 export interface ActivityDeps {
   /** Temporal client for the entity activities; connected lazily from config.temporal when absent. */
@@ -41,6 +42,8 @@ export function createActivities(config: Config, deps: ActivityDeps = {}) {
     ...securityGroupActivities(config, graph, admin),
     ...awaitSyncActivities({ addUser: powerPlatform.addUser, findSystemUser: dataverse.findSystemUser }),
     ...entities,
+    // The readiness checks sign in afresh on each run (activities/preflight-run.ts), sharing nothing.
+    ...preflightActivities(config),
     /**
      * Dataverse's PATCH of the access mode; with `releaseSlot`, once the mode is 4 (Dataverse
      * counts the user from then on) the run's slot goes back to the admission entity in the same

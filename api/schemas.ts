@@ -207,7 +207,7 @@ export const Environment = Type.Object({
   nonInteractiveLimit: Type.Union([Type.Integer(), Type.Null()], {
     description: 'Configured override of the limit read from Dataverse (null: none).',
   }),
-  links: Type.Object({ capacity: Type.String({ format: 'uri' }) }),
+  links: Type.Object({ capacity: Type.String({ format: 'uri' }), readiness: Type.String({ format: 'uri' }) }),
 });
 export const EnvironmentList = Type.Object({ items: Type.Array(Environment) });
 

@@ -1,4 +1,4 @@
-// What the routes ask of Temporal: start, status, list, cancel, capacity. Each operation runs
+// What the routes ask of Temporal: start, status, list, cancel, capacity, readiness. Each operation runs
 // through the gateway (bounded, 503 when unreachable) and throws HttpProblem for the outcomes
 // the contract names (404, 409, 422).
 import { createHash, randomUUID } from 'node:crypto';
@@ -9,12 +9,14 @@ import type { Config, EnvironmentConfig } from '../config';
 import {
   RESERVATIONS_QUERY,
   READ_CAPACITY_WORKFLOW_TYPE,
+  READINESS_WORKFLOW_TYPE,
   STATUS_QUERY,
   WORKFLOW_TYPE,
   admissionWorkflowId,
   workflowIdFor,
   type CapacityReservations,
   type EnvironmentCapacity,
+  type PreflightReport,
   type ProvisionInput,
   type ProvisionTiming,
   type RequestStatus,
@@ -32,6 +34,8 @@ export interface ServiceOptions {
   workflowTiming?: Partial<ProvisionTiming>;
   /** Bound on reading capacity live through the worker (default 15 s). */
   capacityTimeoutMs?: number;
+  /** Bound on the readiness checks through the worker (default 45 s: the checks' own budget is 25 s). */
+  readinessTimeoutMs?: number;
   /** Bound on a status query (default 3 s); past it the document comes from describe. */
   queryTimeoutMs?: number;
   /** Told where each status document came from (the API's metrics). */
@@ -264,27 +268,63 @@ export class NonInteractiveUserService {
     });
   }
 
-  async capacity(environment: string): Promise<{ limit: number; used: number; reserved: number; available: number }> {
+  /** 404 for an environment the API does not know. */
+  private knownEnvironment(environment: string): void {
     if (!this.environment(environment))
       throw new HttpProblem(404, 'not-found', `Unknown environment "${environment}".`);
-    const timeoutMs = this.options.capacityTimeoutMs ?? 15_000;
-    const live = (await this.temporal.run(async (client) => {
+  }
+
+  /**
+   * Runs one of the short workflows that read Microsoft live on a worker (the API holds no
+   * credential), bounded by `timeoutMs`: a worker that does not answer in time, or a run that
+   * fails, is a 503 `slug` naming what failed.
+   */
+  private async onWorker<T>(
+    workflowType: string,
+    environment: string,
+    options: { idPrefix: string; timeoutMs: number; slug: string; failed: string; summary: string },
+  ): Promise<T> {
+    const { idPrefix, timeoutMs, slug, failed, summary } = options;
+    return (await this.temporal.run(async (client) => {
       try {
-        return await client.workflow.execute(READ_CAPACITY_WORKFLOW_TYPE, {
+        return await client.workflow.execute(workflowType, {
           taskQueue: this.config.temporal.taskQueue,
-          workflowId: `niu-capacity-read:${environment}:${randomUUID()}`,
+          workflowId: `${idPrefix}:${environment}:${randomUUID()}`,
           args: [environment],
           workflowExecutionTimeout: timeoutMs,
           typedSearchAttributes: [{ key: NIU_ENVIRONMENT, value: environment }],
-          staticSummary: `Read non-interactive user capacity of ${environment}`,
+          staticSummary: summary,
         });
       } catch (err) {
         const info = failureInfo(err);
-        throw new HttpProblem(503, 'capacity-unavailable', `The capacity could not be read (${info.type}).`, {
+        throw new HttpProblem(503, slug, `${failed} (${info.type}).`, {
           headers: { 'retry-after': '5' },
         });
       }
-    }, timeoutMs + 1000)) as EnvironmentCapacity;
+    }, timeoutMs + 1000)) as T;
+  }
+
+  /** The preflight checks of one environment, run on a worker (activities/preflight.ts). */
+  async readiness(environment: string): Promise<PreflightReport> {
+    this.knownEnvironment(environment);
+    return this.onWorker<PreflightReport>(READINESS_WORKFLOW_TYPE, environment, {
+      idPrefix: 'niu-readiness',
+      timeoutMs: this.options.readinessTimeoutMs ?? 45_000,
+      slug: 'readiness-unavailable',
+      failed: 'The readiness checks could not be run on a worker',
+      summary: `Check the prerequisites of ${environment}`,
+    });
+  }
+
+  async capacity(environment: string): Promise<{ limit: number; used: number; reserved: number; available: number }> {
+    this.knownEnvironment(environment);
+    const live = await this.onWorker<EnvironmentCapacity>(READ_CAPACITY_WORKFLOW_TYPE, environment, {
+      idPrefix: 'niu-capacity-read',
+      timeoutMs: this.options.capacityTimeoutMs ?? 15_000,
+      slug: 'capacity-unavailable',
+      failed: 'The capacity could not be read',
+      summary: `Read non-interactive user capacity of ${environment}`,
+    });
     const reserved = await this.temporal.run(async (client) => {
       // The admission entity holds every environment's slots.
       const handle = client.workflow.getHandle(admissionWorkflowId(this.config.temporal.taskQueue));

@@ -1,5 +1,5 @@
 // The control API's directory settings (control.ts applies them with the rest of a PATCH, all or
-// nothing): per client `{"clients": {"<client id>": {permissions, directoryRoles, managementApp}}}`
+// nothing): per client `{"clients": {"<client id>": {permissions, directoryRoles, managementApp, keyVaultAccess}}}`
 // and per environment `{"environments": {"<env>": {"securityGroupId": "<group id>" | null}}}`.
 // Each validator throws the control API's 400 naming the field and returns what to apply.
 import { DIRECTORY_ROLES, clientSettings } from './directory';
@@ -11,7 +11,7 @@ import type { ClientSettings, SandboxData } from './types';
 
 export type Bad = (message: string) => Error;
 
-export const CLIENT_KEYS = ['permissions', 'directoryRoles', 'managementApp'];
+export const CLIENT_KEYS = ['permissions', 'directoryRoles', 'managementApp', 'keyVaultAccess'];
 
 function names(value: unknown, field: string, known: string[], what: string, bad: Bad): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
@@ -40,9 +40,11 @@ export function clientChanges(store: Store, value: unknown, bad: Bad): [string, 
       const known = Object.keys(DIRECTORY_ROLES);
       next.directoryRoles = names(patch.directoryRoles, `${field}.directoryRoles`, known, 'directory role', bad);
     }
-    if (patch.managementApp !== undefined) {
-      if (typeof patch.managementApp !== 'boolean') throw bad(`${field}.managementApp must be true or false`);
-      next.managementApp = patch.managementApp;
+    for (const flag of ['managementApp', 'keyVaultAccess'] as const) {
+      const value = patch[flag];
+      if (value === undefined) continue;
+      if (typeof value !== 'boolean') throw bad(`${field}.${flag} must be true or false`);
+      next[flag] = value;
     }
     return [clientId, next];
   });

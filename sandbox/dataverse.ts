@@ -1,7 +1,8 @@
 // The Dataverse Web API (v9.x) of each emulated environment, at /dataverse/{env}/api/data/v9.2/:
 // systemusers, roles, businessunits (with $filter/$select/$expand/$top and odata.maxpagesize
-// paging), PATCH of accessmode and business unit, role association by $ref, and the
-// RetrieveOrganizationResources() and WhoAmI() functions. Errors use Dataverse's
+// paging), PATCH of accessmode and business unit, role association by $ref, the
+// RetrieveOrganizationResources() and WhoAmI() functions, and a user's privileges by name
+// (dataverse-privileges.ts). Errors use Dataverse's
 // {"error":{"code":"0x…","message"}} shape; the access-mode limit fails with the platform's message.
 // This file authenticates the caller (its application user), routes each call and answers the
 // two functions; the entity sets' reads are in dataverse-sets.ts, the writes on systemusers in
@@ -16,6 +17,7 @@ import {
   notFound,
   parseKey,
 } from './dataverse-shared';
+import { isPrivilegeFunction, retrieveUserPrivilegeByName } from './dataverse-privileges';
 import { associateRole, disassociateRole, patchSystemUser } from './dataverse-systemusers';
 import type { Ctx, Reply } from './http';
 import { HttpError, bearerToken, dataverseError, json } from './http';
@@ -133,6 +135,15 @@ export async function handleDataverse(ctx: Ctx, deps: DataverseDeps): Promise<Re
       );
     }
     throw methodNotAllowed(ctx);
+  }
+  if (name === 'systemusers' && segments.length === 2 && isPrivilegeFunction(segments[1])) {
+    if (ctx.method !== 'GET') throw methodNotAllowed(ctx);
+    return retrieveUserPrivilegeByName(
+      ctx,
+      env,
+      env.systemUsers.find((s) => s.systemuserid === key)!,
+      segments[1]!,
+    );
   }
   // systemusers(id)/systemuserroles_association[(roleid)][/$ref]
   const nav = /^systemuserroles_association(?:\(([^)]*)\))?$/.exec(segments[1] ?? '');

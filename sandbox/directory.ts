@@ -1,8 +1,9 @@
 // What the emulated tenant grants each app registration beyond its secret: Microsoft Graph
-// application permissions, Entra directory roles and the Power Platform management-application
-// registration (types.ts ClientSettings, changed through the control API's `clients`). Entra
-// writes the first two into the access tokens it issues (`roles`, `wids`), so a change reaches
-// only tokens issued after it; the registration is looked up by the admin API on every call.
+// application permissions, Entra directory roles, the Power Platform management-application
+// registration and access to the vault's secrets (types.ts ClientSettings, changed through the
+// control API's `clients`). Entra writes the first two into the access tokens it issues (`roles`,
+// `wids`), so a change reaches only tokens issued after it; the registration and the vault access
+// are looked up by the admin API and Key Vault on every call.
 import { GRAPH_AUDIENCE, seedClientSettings } from './seed';
 import type { Client, ClientSettings, SandboxData } from './types';
 
@@ -34,11 +35,16 @@ export const DIRECTORY_ROLES: Record<string, string> = {
  */
 export const SERVICE_PRINCIPAL_WID = '0997a1d0-0d1d-4acb-b408-d5ca73121e90';
 
-const NO_SETTINGS: ClientSettings = { permissions: [], directoryRoles: [], managementApp: false };
+const NO_SETTINGS: ClientSettings = {
+  permissions: [],
+  directoryRoles: [],
+  managementApp: false,
+  keyVaultAccess: false,
+};
 
-/** A client's current settings (state saved before they existed falls back to the seed's). */
+/** A client's current settings (state saved before they existed, or before one of them did, falls back to the seed's). */
 export function clientSettings(data: SandboxData, clientId: string): ClientSettings {
-  return data.clients?.[clientId] ?? seedClientSettings()[clientId] ?? NO_SETTINGS;
+  return { ...(seedClientSettings()[clientId] ?? NO_SETTINGS), ...data.clients?.[clientId] };
 }
 
 /**

@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Ctx, Reply } from './http';
 import { bearerToken, codeError, isObject, json } from './http';
-import { KEYVAULT_AUDIENCE, TENANT_ID, findClient } from './seed';
+import { clientSettings } from './directory';
+import { KEYVAULT_AUDIENCE, TENANT_ID } from './seed';
 import type { Store } from './store';
 import type { TokenService } from './tokens';
 import type { SecretVersion } from './types';
@@ -38,7 +39,8 @@ async function authenticate(ctx: Ctx, deps: KeyVaultDeps): Promise<void> {
     throw codeError(401, 'Unauthorized', message, challenge);
   }
   ctx.auth = check.claims;
-  if (!findClient(check.claims.appid)?.keyVaultAccess) {
+  // Looked up on every call, as an access policy or role assignment takes effect without a new token.
+  if (!clientSettings(deps.store.data, check.claims.appid).keyVaultAccess) {
     throw codeError(
       403,
       'Forbidden',

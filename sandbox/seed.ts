@@ -206,7 +206,7 @@ export function seedData(): SandboxData {
 /** Directory roles of the seeded service principals (the provisioner sets passwords: sandbox/README.md). */
 export const SEED_DIRECTORY_ROLES: Record<string, string[]> = { 'provisioner-client': ['User Administrator'] };
 
-/** Each seeded client's Graph permissions, directory roles and management-app registration. */
+/** Each seeded client's Graph permissions, directory roles, management-app registration and vault access. */
 export function seedClientSettings(): Record<string, ClientSettings> {
   return Object.fromEntries(
     CLIENTS.map((c) => [
@@ -215,6 +215,7 @@ export function seedClientSettings(): Record<string, ClientSettings> {
         permissions: [...(c.roles[GRAPH_AUDIENCE] ?? [])],
         directoryRoles: [...(SEED_DIRECTORY_ROLES[c.clientId] ?? [])],
         managementApp: c.powerPlatformAdmin,
+        keyVaultAccess: c.keyVaultAccess,
       },
     ]),
   );

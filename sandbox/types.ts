@@ -131,7 +131,7 @@ export interface Client {
   roles: Record<string, string[]>;
   /** Registered as a Power Platform admin management application. */
   powerPlatformAdmin: boolean;
-  /** Has an access policy on the vault. */
+  /** Has an access policy on the vault (its seeded `keyVaultAccess` setting). */
   keyVaultAccess: boolean;
 }
 
@@ -207,4 +207,6 @@ export interface ClientSettings {
   directoryRoles: string[];
   /** Registered as a Power Platform admin management application. */
   managementApp: boolean;
+  /** May get and set the vault's secrets (an access policy, or the role Key Vault Secrets Officer). */
+  keyVaultAccess: boolean;
 }

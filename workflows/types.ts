@@ -175,6 +175,30 @@ export interface EnvironmentCapacity {
   used: number;
 }
 
+// Readiness: the short `checkEnvironmentReadiness` workflow runs the preflight checks
+// (activities/preflight.ts, the same as `npm run doctor`) on a worker, for the API's
+// `GET /v1/environments/{environment}/readiness`.
+export const READINESS_WORKFLOW_TYPE = 'checkEnvironmentReadiness';
+
+/** One prerequisite checked live with the worker's identity. */
+export interface PreflightCheck {
+  /** Stable name, e.g. `graph-permission-users` (docs/real-tenant.md lists them). */
+  name: string;
+  /** The environment it concerns; null: the tenant, the worker's identity or the vault. */
+  environment: string | null;
+  ok: boolean;
+  /** What was found (never a secret or a token). */
+  detail: string;
+  /** The concrete action that makes it pass; null when it passes. */
+  fix: string | null;
+}
+
+export interface PreflightReport {
+  /** Every check passed. */
+  ready: boolean;
+  checks: PreflightCheck[];
+}
+
 /** What a run asks the admission entity for (its `admit` signal), and where the answer goes. */
 export interface AdmissionRequest {
   requestId: string;

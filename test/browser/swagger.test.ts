@@ -61,6 +61,7 @@ test('the Swagger UI page loads and lists the operations', async () => {
       'POST /v1/non-interactive-users/{id}/cancel',
       'GET /v1/environments',
       'GET /v1/environments/{environment}/capacity',
+      'GET /v1/environments/{environment}/readiness',
       'GET /healthz',
       'GET /readyz',
     ].sort(),

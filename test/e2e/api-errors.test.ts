@@ -87,6 +87,7 @@ describe('error statuses', () => {
     expectProblem(await api('GET', idPath('niu:contoso-prod:nobody@contoso.onmicrosoft.com')), 404);
     expectProblem(await api('POST', `${idPath('niu:contoso-prod:nobody@contoso.onmicrosoft.com')}/cancel`), 404);
     expectProblem(await api('GET', '/v1/no-such-thing'), 404);
+    expectProblem(await api('GET', '/v1/environments/fabrikam-prod/readiness'), 404);
     expectProblem(await api('PUT', '/v1/environments'), 405);
   });
 
@@ -147,6 +148,9 @@ describe('error statuses', () => {
       });
       expectProblem(get, 503);
       expect(get.ms).toBeLessThan(bound);
+      const readiness = await call(url, 'GET', '/v1/environments/contoso-prod/readiness', { token: e2e.reader });
+      expectProblem(readiness, 503);
+      expect(readiness.ms).toBeLessThan(bound);
       const ready = await call(url, 'GET', '/readyz');
       expectProblem(ready, 503);
       expect(ready.ms).toBeLessThan(bound);
@@ -190,6 +194,7 @@ describe('OpenAPI', () => {
       ['post', '/v1/non-interactive-users/{id}/cancel'],
       ['get', '/v1/environments'],
       ['get', '/v1/environments/{environment}/capacity'],
+      ['get', '/v1/environments/{environment}/readiness'],
       ['get', '/healthz'],
       ['get', '/readyz'],
     ];

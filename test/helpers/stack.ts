@@ -34,6 +34,8 @@ export interface StackOptions {
   namespace?: string;
   /** Extra environment for the API's configuration. */
   apiEnv?: Record<string, string>;
+  /** Extra environment for the worker's and the API's configuration, made once the sandbox runs. */
+  env?: (sandbox: Sandbox) => Record<string, string>;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -41,18 +43,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const control = sandboxControl(sandbox.url);
   await control.config(FAST_SYNC);
   const taskQueue = testTaskQueue(options.name);
-  const namespaceEnv: Record<string, string> = options.namespace ? { TEMPORAL_NAMESPACE: options.namespace } : {};
+  const sharedEnv: Record<string, string> = {
+    ...(options.namespace ? { TEMPORAL_NAMESPACE: options.namespace } : {}),
+    ...options.env?.(sandbox),
+  };
   let worker: TestWorker | undefined;
   let app: FastifyInstance | undefined;
   try {
-    worker = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue, env: namespaceEnv });
+    worker = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue, env: sharedEnv });
     const port = await freePort();
     const env = {
       NIU_SANDBOX: 'true',
       SANDBOX_URL: sandbox.url,
       TEMPORAL_TASK_QUEUE: taskQueue,
       TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? '',
-      ...namespaceEnv,
+      ...sharedEnv,
       API_HOST: '127.0.0.1',
       API_PORT: String(port),
       LOG_LEVEL: process.env.NIU_TEST_LOG_LEVEL?.toLowerCase() === 'debug' ? 'info' : 'error',

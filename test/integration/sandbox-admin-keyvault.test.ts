@@ -165,4 +165,15 @@ describe('Key Vault secrets', () => {
     expect(err.statusCode).toBe(403);
     expect(err.code).toBe('Forbidden');
   });
+
+  test('keyVaultAccess takes the access away (and gives it) on the next call, without a new token', async () => {
+    const client = vault();
+    await client.setSecret('niu-access', 'v');
+    await control.config({ clients: { 'provisioner-client': { keyVaultAccess: false } } });
+    const denied = await caught(client.setSecret('niu-access', 'w'));
+    expect({ status: denied.statusCode, code: denied.code }).toEqual({ status: 403, code: 'Forbidden' });
+    expect(String(denied.message)).toMatch(/does not have secrets set permission/);
+    await control.config({ clients: { 'provisioner-client': { keyVaultAccess: true } } });
+    expect((await client.getSecret('niu-access')).value).toBe('v');
+  });
 });

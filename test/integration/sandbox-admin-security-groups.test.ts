@@ -210,11 +210,13 @@ describe('control API: clients and securityGroupId', () => {
       ],
       directoryRoles: ['User Administrator'],
       managementApp: true,
+      keyVaultAccess: true,
     });
     expect(seeded.clients['reader-client']).toMatchObject({
       permissions: [],
       directoryRoles: [],
       managementApp: false,
+      keyVaultAccess: false,
     });
     expect(seeded.environments[PROD]).toEqual({ nonInteractiveLimit: 7, securityGroupId: null });
 
@@ -224,6 +226,10 @@ describe('control API: clients and securityGroupId', () => {
       [
         { clients: { 'reader-client': { managementApp: 'yes' } } },
         'clients.reader-client.managementApp must be true or false',
+      ],
+      [
+        { clients: { 'reader-client': { keyVaultAccess: 1 } } },
+        'clients.reader-client.keyVaultAccess must be true or false',
       ],
       [
         { clients: { 'reader-client': { permissions: 'User.Read.All' } } },
@@ -272,6 +278,7 @@ describe('control API: clients and securityGroupId', () => {
       permissions: ['User.Read.All'],
       directoryRoles: ['Global Reader'],
       managementApp: false,
+      keyVaultAccess: false,
       certificates: [],
       federatedCredentials: [],
     });

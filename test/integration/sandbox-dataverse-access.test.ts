@@ -1,6 +1,7 @@
 // Contract tests of the sandbox's Dataverse, driven through dynamics-web-api with tokens from
 // ClientSecretCredential: the access mode and the non-interactive limit
-// (RetrieveOrganizationResources), the revert window, security roles and business units.
+// (RetrieveOrganizationResources), the revert window, security roles and business units, a
+// user's privileges by name.
 import { DOMAIN, dataverseClient, dataverseUrl, license, sleep, unlicense } from '../helpers/sandbox';
 import { PROD, SYNC_MS, TEST, dvError, findSystemUser, resources, setMode, useDataverse } from '../helpers/dataverse';
 import type { SystemUserRow } from '../helpers/dataverse';
@@ -153,6 +154,33 @@ describe('security roles and business units', () => {
     expect(await roleNames(su.systemuserid)).toEqual([]);
     await associate(su.systemuserid, (await role('Integration User', child.businessunitid)).roleid);
     expect(await roleNames(su.systemuserid)).toEqual(['Integration User']);
+  });
+
+  test("RetrieveUserPrivilegeByPrivilegeName: System Administrator's privileges at Global depth, none through other roles", async () => {
+    const who = await prod.callFunction<{ UserId: string }>('WhoAmI');
+    const privileges = (userId: string) =>
+      prod.callFunction<{ RolePrivileges: { Depth: string; PrivilegeName: string; BusinessUnitId: string }[] }>({
+        name: 'Microsoft.Dynamics.CRM.RetrieveUserPrivilegeByPrivilegeName',
+        collection: 'systemusers',
+        key: userId,
+        parameters: { PrivilegeName: 'prvWriteUser' },
+      });
+    // The seeded application user holds System Administrator in the root business unit.
+    const root = await businessUnit('parentbusinessunitid eq null');
+    expect((await privileges(who.UserId)).RolePrivileges).toEqual([
+      expect.objectContaining({ Depth: 'Global', PrivilegeName: 'prvWriteUser', BusinessUnitId: root.businessunitid }),
+    ]);
+    const { su } = await syncedUser(`privileges@${DOMAIN}`);
+    await associate(su.systemuserid, (await role('Basic User', root.businessunitid)).roleid);
+    expect((await privileges(su.systemuserid)).RolePrivileges).toEqual([]);
+    const admin = await role('System Administrator', root.businessunitid);
+    await prod.disassociate({
+      collection: 'systemusers',
+      primaryKey: who.UserId,
+      relationshipName: 'systemuserroles_association',
+      relatedKey: admin.roleid,
+    });
+    expect((await privileges(who.UserId)).RolePrivileges).toEqual([]);
   });
 
   test('roles cannot be assigned to a disabled user', async () => {

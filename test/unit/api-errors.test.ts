@@ -97,8 +97,9 @@ describe('routes and resources', () => {
     expectProblem(await getWithToken(app, '/v1/non-interactive-users/garbage', token), 404);
   });
 
-  it('404 for the capacity of an unknown environment', async () => {
+  it('404 for the capacity or the readiness of an unknown environment', async () => {
     expectProblem(await getWithToken(app, '/v1/environments/fabrikam/capacity', token), 404);
+    expectProblem(await getWithToken(app, '/v1/environments/fabrikam/readiness', token), 404);
   });
 
   it('500 without internals', async () => {

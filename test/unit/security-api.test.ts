@@ -97,6 +97,7 @@ describe('API security (no Temporal)', () => {
         'POST /v1/non-interactive-users/{id}/cancel',
         'GET /v1/environments',
         'GET /v1/environments/contoso-prod/capacity',
+        'GET /v1/environments/contoso-prod/readiness',
         'POST /codec/encode',
         'POST /codec/decode',
       ]),
