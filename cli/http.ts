@@ -7,6 +7,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { loadConfig } from '../config';
+import { besideDevStack } from '../config/dev-stack';
 
 /** An error the client reports on stderr, exiting with its code (2 usage, 3 API or network). */
 export class CliError extends Error {
@@ -74,8 +75,9 @@ export interface Context {
 
 /** What every command needs, from the configuration and the NIU_* overrides (see cli/main.ts). */
 export function context(): Context {
-  const config = loadConfig(process.env, 'cli');
-  const env = process.env;
+  // Beside `npm start`, its sandbox settings (config/dev-stack.ts).
+  const { env } = besideDevStack();
+  const config = loadConfig(env, 'cli');
   const caFile = env.NIU_CA_FILE ?? path.join(config.dataDir, 'sandbox', 'ca.pem');
   const ca = existsSync(caFile) ? readFileSync(caFile) : undefined;
   // The sandbox's operator client by default; elsewhere nothing is assumed (config/required.ts).

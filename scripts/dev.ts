@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureCertificates } from '../sandbox/ca';
 import { loadConfigOrExit } from '../config';
+import { writeDevStackNote } from '../config/dev-stack';
 import { WORKER_NODE_FLAGS, workerAllocatorEnv } from '../worker/node-flags';
 import { waitForPort } from './ports';
 import { startDevServer, type DevServer } from './temporal-server';
@@ -65,6 +66,9 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** Removes the note that lets `npm run request` and `npm run doctor` find this stack (config/dev-stack.ts). */
+let removeNote: (() => void) | undefined;
+
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -84,6 +88,7 @@ async function shutdown(code: number): Promise<void> {
     clearTimeout(timer);
   }
   await temporal?.stop();
+  removeNote?.();
   print('stack', 'stopped');
   process.exit(code);
 }
@@ -160,6 +165,7 @@ async function main(): Promise<void> {
   startNode('api', 'api/main.ts', env);
   await waitForPort(config.api.port, config.api.host, 60_000);
 
+  removeNote = writeDevStackNote(config.dataDir, env);
   const api = config.api.publicUrl;
   print(
     'stack',

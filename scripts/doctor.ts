@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import { parseArgs } from 'node:util';
 import { runPreflight } from '../activities/preflight';
 import { loadConfigOrExit, type Config } from '../config';
+import { besideDevStack } from '../config/dev-stack';
 import type { PreflightCheck, PreflightReport } from '../workflows/types';
 
 const USAGE = 'usage: npm run doctor [-- --environment <name>] [--json]';
@@ -106,7 +107,10 @@ function trustSandboxCa(config: Config): void {
 }
 
 if (require.main === module) {
-  const config = loadConfigOrExit('worker');
+  // Beside `npm start`, its sandbox settings (config/dev-stack.ts); elsewhere the worker's own.
+  const { env, devStackPid } = besideDevStack();
+  if (devStackPid) process.stderr.write(`checking the dev stack of npm start (pid ${devStackPid}): the sandbox\n`);
+  const config = loadConfigOrExit('worker', env);
   trustSandboxCa(config);
   doctor(process.argv.slice(2), { config }).then(
     (code) => process.exit(code),

@@ -1,13 +1,44 @@
 // The stack behind `npm start` (scripts/dev.ts), on free ports and a fresh data folder: it comes
 // up with the Temporal UI, the CLI's `workflow list` answers against its dev server, the API is
-// ready, and SIGINT (Ctrl-C) stops every process it started, leaving none behind.
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+// ready, `npm run doctor` and the CLI run beside it with no settings, and SIGINT (Ctrl-C) stops
+// every process it started, leaving none behind.
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { freePort } from '../../scripts/ports';
 import { TEMPORAL_CLI } from '../../scripts/temporal-server';
 import { spawnEntry } from '../helpers/processes';
+import type { PreflightReport } from '../../workflows/types';
+
+const root = path.resolve(__dirname, '../..');
+
+/**
+ * Runs an entry point the way another terminal beside `npm start` would: only the data folder
+ * shared, none of the sandbox's settings (they come from the stack's note, config/dev-stack.ts).
+ */
+async function runBeside(dataDir: string, entry: string, args: string[]): Promise<string> {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir };
+  for (const name of [
+    'NIU_SANDBOX',
+    'KEYVAULT_URL',
+    'SANDBOX_URL',
+    'SANDBOX_PORT',
+    'API_HOST',
+    'API_PORT',
+    'API_PUBLIC_URL',
+  ]) {
+    delete env[name];
+  }
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', entry, ...args], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return stdout;
+}
 
 /** Every process whose parent chain leads to `pid` (read from /proc). */
 function descendants(pid: number): number[] {
@@ -111,6 +142,12 @@ test('the dev stack comes up wired together and Ctrl-C leaves no process behind'
     // Temporal's SQLite file is in the data folder, so workflows survive a restart.
     expect(readdirSync(dataDir)).toEqual(expect.arrayContaining(['temporal.db', 'sandbox']));
 
+    // Beside it, the doctor checks the sandbox and passes, and the CLI reaches the API.
+    const report = JSON.parse(await runBeside(dataDir, 'scripts/doctor.ts', ['--json'])) as PreflightReport;
+    expect(report.checks.filter((check) => !check.ok)).toEqual([]);
+    expect(report.ready).toBe(true);
+    expect(await runBeside(dataDir, 'cli/main.ts', ['list'])).toContain('(no requests)');
+
     const children = descendants(stack.pid!);
     // temporal, sandbox, worker and api (each a process group of its own) at least.
     expect(children.length).toBeGreaterThanOrEqual(4);
@@ -121,6 +158,8 @@ test('the dev stack comes up wired together and Ctrl-C leaves no process behind'
     while (children.some((pid) => running(pid)) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     expect(children.map(running).filter(Boolean)).toEqual([]);
     expect(started.output()).toMatch(/\[stack\]\s+stopped/);
+    // A stopped stack leaves no note for later commands to follow.
+    expect(existsSync(path.join(dataDir, 'dev-stack.json'))).toBe(false);
   } finally {
     if (stack.exitCode === null) stack.kill('SIGKILL');
     for (const pid of descendants(stack.pid!)) process.kill(pid, 'SIGKILL');
