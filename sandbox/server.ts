@@ -106,6 +106,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   let tokens: TokenService | null = null;
   let federation: FederationIssuer | null = null;
   let credentials: ClientCredentialRegistry | null = null;
+  // The issuers need the URL, so the port, so they are made after listening: a request that
+  // arrives in between (a caller that waited only for the port) waits for them.
+  let issuersReady!: () => void;
+  const ready = new Promise<void>((resolve) => (issuersReady = resolve));
 
   async function dispatch(ctx: Ctx, service: ServiceName | 'unknown'): Promise<Reply> {
     const t = tokens!;
@@ -132,6 +136,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const closing = new AbortController();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    await ready;
     const now = Date.now();
     const method = (req.method ?? 'GET').toUpperCase();
     const raw = await readBody(req);
@@ -246,6 +251,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   tokens = await TokenService.create(baseUrl, keyFile('token-signing-key.json'));
   federation = await FederationIssuer.create(baseUrl, keyFile('federation-signing-key.json'));
   credentials = new ClientCredentialRegistry(store, seededCredentials(clientCert.certificate, federation.issuer));
+  issuersReady();
 
   let closed: Promise<void> | null = null;
   return {

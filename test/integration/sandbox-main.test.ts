@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../scripts/ports';
+import { freePort, waitForPort } from '../../scripts/ports';
 import { spawnCaptured } from '../helpers/processes';
 import { DOMAIN, type Sandbox, createUser, graphClient, sandboxControl, testCertDir } from '../helpers/sandbox';
 
@@ -39,6 +39,16 @@ function asSandbox(url: string): Sandbox {
   };
 }
 
+/** A fresh data folder holding the test CA (trusted through NODE_EXTRA_CA_CERTS), so the sandbox mints no other. */
+function dataDirWithTestCa(): string {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'niu-sandbox-main-'));
+  mkdirSync(path.join(dataDir, 'sandbox'));
+  for (const f of ['ca.pem', 'ca-key.pem', 'server.pem', 'server-key.pem']) {
+    copyFileSync(path.join(testCertDir(), f), path.join(dataDir, 'sandbox', f));
+  }
+  return dataDir;
+}
+
 let running: Running | null = null;
 afterEach(async () => {
   // SIGTERM (not SIGKILL): tsx relays it to the sandbox process, which would outlive a killed tsx.
@@ -50,12 +60,7 @@ afterEach(async () => {
 });
 
 test('npm run sandbox prints its URL, tenant, CA file and clients; persists state; stops on SIGTERM', async () => {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'niu-sandbox-main-'));
-  // Reuse the test CA (trusted through NODE_EXTRA_CA_CERTS) instead of minting a new one.
-  mkdirSync(path.join(dataDir, 'sandbox'));
-  for (const f of ['ca.pem', 'ca-key.pem', 'server.pem', 'server-key.pem']) {
-    copyFileSync(path.join(testCertDir(), f), path.join(dataDir, 'sandbox', f));
-  }
+  const dataDir = dataDirWithTestCa();
   const port = await freePort();
   const env = { DATA_DIR: dataDir, SANDBOX_PORT: String(port) };
   const url = `https://127.0.0.1:${port}`;
@@ -86,5 +91,21 @@ test('npm run sandbox prints its URL, tenant, CA file and clients; persists stat
   expect(await running.exited).toBe(0);
 
   running = await runMain(env, ['--quiet', '--fresh']);
+  expect((await sandboxControl(url).state()).users).toEqual([]);
+});
+
+test('a request sent as soon as the port opens is answered once the sandbox is ready, not with a 500', async () => {
+  const port = await freePort();
+  const url = `https://127.0.0.1:${port}`;
+  const run = spawnCaptured(
+    process.execPath,
+    [require.resolve('tsx/cli'), 'sandbox/main.ts', '--memory', '--quiet'],
+    { DATA_DIR: dataDirWithTestCa(), SANDBOX_PORT: String(port) },
+    'sandbox',
+  );
+  running = { child: run.child, output: run.output, exited: run.exited.then((exit) => exit.code) };
+  // Only the port, as the benchmarks and compose health checks wait: its issuers are made after it opens.
+  await waitForPort(port, '127.0.0.1', 30_000);
+  await sandboxControl(url).config({ syncDelayMs: 1_000, clients: { 'provisioner-client': { managementApp: true } } });
   expect((await sandboxControl(url).state()).users).toEqual([]);
 });
