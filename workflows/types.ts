@@ -42,6 +42,8 @@ export const FAILURE_TYPES = [
   'invalid-request',
   'unknown-environment',
   'cancelled',
+  'not-managed',
+  'account-in-use',
   'internal',
 ] as const;
 export type FailureType = (typeof FAILURE_TYPES)[number];
@@ -62,6 +64,8 @@ export const NON_RETRYABLE_FAILURE_TYPES: string[] = [
   'sku-not-found',
   'role-not-found',
   'business-unit-not-found',
+  'not-managed',
+  'account-in-use',
 ];
 
 /**
@@ -116,13 +120,14 @@ export interface ProvisionResult {
 }
 
 /** The first detail of the failure a run ends with, for the same reason as `ProvisionResult.steps`. */
-export interface FinalSteps {
-  steps: StepState[];
-  currentStep: StepName | null;
+export interface FinalSteps<S extends string = StepName> {
+  steps: StepState<S>[];
+  currentStep: S | null;
 }
 
-export interface StepState {
-  name: StepName;
+/** One step of a status document (provisioning's, or another workflow's own step names). */
+export interface StepState<S extends string = StepName> {
+  name: S;
   status: StepStatus;
   attempts: number;
   startedAt: string | null;
@@ -132,14 +137,15 @@ export interface StepState {
   detail?: string | null;
 }
 
-export interface StatusDocument {
+/** The status document of provisioning, and with their own steps and result, of the other workflows. */
+export interface StatusDocument<S extends string = StepName, R = ProvisionResult> {
   id: string;
   environment: string;
   userPrincipalName: string;
   status: RequestStatus;
-  currentStep: StepName | null;
-  steps: StepState[];
-  result: ProvisionResult | null;
+  currentStep: S | null;
+  steps: StepState<S>[];
+  result: R | null;
   error: { type: string; message: string } | null;
   createdAt: string;
   updatedAt: string;
