@@ -5,7 +5,6 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import type { User } from '@microsoft/microsoft-graph-types';
 import type { Config } from '../config';
-import type { TokenSource } from './credential';
 import { ACCESS_MODE, type DataverseActivities } from './dataverse';
 import { failure, fromGraphError } from './errors';
 import { findUserIn, isMarked, statusOf, storedPassword } from './graph';

@@ -11,7 +11,7 @@
 // Up to the secret's deletion a failure undoes the steps before it in reverse (the user is as
 // provisioning left it, and the request can be repeated); from then on the user cannot be given
 // back, so a failure of the last step leaves it deprovisioned with its account still there.
-import { ApplicationFailure, isCancellation, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, sleep } from '@temporalio/workflow';
 import { withAccountLock } from './account-lock';
 import { stepOptions } from './activity-options';
 import { Compensations } from './compensation';

@@ -187,7 +187,7 @@ test('deprovisioning and provisioning of one account serialize through its lock'
 
   // The provisioning goes on, ends, and only then does the deprovisioning take the account.
   await control.config(FAST_SYNC);
-  const { steps: provisioningSteps } = await parked.result();
+  const { steps: provisioningSteps } = (await parked.result()) as ProvisionResult;
   expect((await handle.result()).accessMode).toBe(0);
   const lastOfProvisioning = provisioningSteps!.find((st) => st.name === 'verify-access-mode')!.completedAt!;
   const locked = (await deprovisionStatus(handle)).steps[0]!.completedAt!;
@@ -245,7 +245,9 @@ test('rotation: a new secret version set as the password, never in history', asy
   const versions = after.secretVersions[secretOf(upn)]!;
   expect(versions).toHaveLength(versionsBefore.length + 1);
   expect(result.passwordSecretId).toBe(`${sandbox.url}/secrets/${secretOf(upn)}/${versions[versions.length - 1]}`);
-  expect(sandboxView(after).user(upn)?.lastPasswordChangeDateTime! > changedBefore!).toBe(true);
+  const changedAfter = sandboxView(after).user(upn)!.lastPasswordChangeDateTime;
+  expect(typeof changedBefore).toBe('string');
+  expect(String(changedAfter) > String(changedBefore)).toBe(true);
   expect(steps(await handle.query<DeprovisionStatus>('status'))).toEqual({
     'lock-account': 'completed',
     'rotate-password': 'completed',
