@@ -102,7 +102,5 @@ export function createPasswordStore(config: Config, credential: TokenCredential)
   };
 }
 
-/** Key Vault secret names allow letters, digits and dashes only. */
-export function secretNameFor(userPrincipalName: string): string {
-  return `niu-${userPrincipalName.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`.slice(0, 127);
-}
+/** The secret's name (Key Vault allows letters, digits and dashes only): workflows/lifecycle-types.ts. */
+export { secretNameFor } from '../workflows/lifecycle-types';

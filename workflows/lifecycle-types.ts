@@ -33,6 +33,14 @@ export function rotationWorkflowIdFor(environment: string, userPrincipalName: st
 }
 
 /** Workflow input: the user as provisioning left it (its result), and what to do with the account. */
+/**
+ * The Key Vault secret of an account's password (letters, digits and dashes only, as Key Vault
+ * allows): one per account, a new version per password. The API knows it up front.
+ */
+export function secretNameFor(userPrincipalName: string): string {
+  return `niu-${userPrincipalName.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`.slice(0, 127);
+}
+
 export interface DeprovisionInput {
   environment: string;
   userPrincipalName: string;
