@@ -111,16 +111,7 @@ export class UserLifecycleService {
           .result()) as DeprovisionResult;
         if (!deleteAccount || earlier.accountDeleted) return { created: false, done: true };
       }
-      const provisioned = (await client.workflow
-        .getHandle(provisioning.workflowId, provisioning.runId)
-        .result()) as ProvisionResult;
-      const input: DeprovisionInput = {
-        ...who,
-        entraObjectId: provisioned.entraObjectId,
-        deleteAccount,
-        requestedAt: new Date().toISOString(),
-      };
-      if (this.options.workflowTiming) input.timing = this.options.workflowTiming;
+      const input: DeprovisionInput = { ...(await this.inputFor(client, who, provisioning)), deleteAccount };
       const created = await this.start(
         client,
         DEPROVISION_WORKFLOW_TYPE,
@@ -142,15 +133,7 @@ export class UserLifecycleService {
       if (deprovisioning) {
         throw new HttpProblem(409, 'deprovisioned', 'The user is deprovisioned (or being deprovisioned).');
       }
-      const provisioned = (await client.workflow
-        .getHandle(provisioning.workflowId, provisioning.runId)
-        .result()) as ProvisionResult;
-      const input: RotationInput = {
-        ...who,
-        entraObjectId: provisioned.entraObjectId,
-        requestedAt: new Date().toISOString(),
-      };
-      if (this.options.workflowTiming) input.timing = this.options.workflowTiming;
+      const input: RotationInput = await this.inputFor(client, who, provisioning);
       await this.start(
         client,
         ROTATE_PASSWORD_WORKFLOW_TYPE,
@@ -163,6 +146,20 @@ export class UserLifecycleService {
         passwordSecretId: vault ? `${vault.replace(/\/+$/, '')}/secrets/${secretNameFor(who.userPrincipalName)}` : null,
       };
     });
+  }
+
+  /** What a deprovisioning or rotation of the user starts with: the account as provisioning left it. */
+  private async inputFor(client: Client, who: Who, provisioning: WorkflowExecutionDescription): Promise<RotationInput> {
+    const provisioned = (await client.workflow
+      .getHandle(provisioning.workflowId, provisioning.runId)
+      .result()) as ProvisionResult;
+    const input: RotationInput = {
+      ...who,
+      entraObjectId: provisioned.entraObjectId,
+      requestedAt: new Date().toISOString(),
+    };
+    if (this.options.workflowTiming) input.timing = this.options.workflowTiming;
+    return input;
   }
 
   /** Starts a run, or joins the one that runs (false): a closed earlier run is replaced. */

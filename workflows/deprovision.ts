@@ -11,8 +11,7 @@
 // Up to the secret's deletion a failure undoes the steps before it in reverse (the user is as
 // provisioning left it, and the request can be repeated); from then on the user cannot be given
 // back, so a failure of the last step leaves it deprovisioned with its account still there.
-import { ApplicationFailure, isCancellation, sleep } from '@temporalio/workflow';
-import { withAccountLock } from './account-lock';
+import { ApplicationFailure, sleep } from '@temporalio/workflow';
 import { stepOptions } from './activity-options';
 import { Compensations } from './compensation';
 import {
@@ -21,7 +20,7 @@ import {
   type DeprovisionResult,
   type DeprovisionStepName,
 } from './lifecycle-types';
-import { describeFailure, StepTracker } from './steps';
+import { StepTracker } from './steps';
 import { backoff, resolveTiming } from './timing';
 import { workflowIdFor } from './types';
 
@@ -66,106 +65,92 @@ export async function deprovisionNonInteractiveUser(input: DeprovisionInput): Pr
   };
 
   try {
-    steps.begin('lock-account', 'taking the account lock');
-    return await withAccountLock(
-      input,
-      (position) =>
-        steps.waiting('lock-account', `another request for this account runs first (queue position ${position})`),
-      async () => {
-        const account = await act.inspectAccount({ environment, entraObjectId });
-        result.stillUsedIn = account.nonInteractiveElsewhere;
-        const elsewhere = account.nonInteractiveElsewhere.join(', ');
-        if (input.deleteAccount && elsewhere) {
-          throw ApplicationFailure.create({
-            type: 'account-in-use',
-            message: `the account is still a non-interactive user in ${elsewhere}: deprovision it there first to delete it`,
-            nonRetryable: true,
+    return await steps.underLock('lock-account', input, async () => {
+      const account = await act.inspectAccount({ environment, entraObjectId });
+      result.stillUsedIn = account.nonInteractiveElsewhere;
+      const elsewhere = account.nonInteractiveElsewhere.join(', ');
+      if (input.deleteAccount && elsewhere) {
+        throw ApplicationFailure.create({
+          type: 'account-in-use',
+          message: `the account is still a non-interactive user in ${elsewhere}: deprovision it there first to delete it`,
+          nonRetryable: true,
+        });
+      }
+      steps.complete(
+        'lock-account',
+        account.exists ? 'account lock held' : 'account lock held; the account no longer exists',
+      );
+
+      // release-access-mode: what the limit counts. Compensation sets 4 again only if this run changed it.
+      steps.begin('release-access-mode');
+      const su = await act.findSystemUser({ environment, entraObjectId });
+      if (!su) {
+        steps.skip('release-access-mode', `no systemuser in ${environment}`);
+      } else {
+        result.systemUserId = su.systemUserId;
+        if (su.accessMode === NON_INTERACTIVE) {
+          undo.add('release-access-mode', async () => {
+            await act.undoAccessMode({ environment, systemUserId: su.systemUserId, accessMode: NON_INTERACTIVE });
+            steps.undone('release-access-mode', 'access mode 4 set again');
           });
         }
+        const now = await act.setAccessMode({ environment, systemUserId: su.systemUserId, accessMode: READ_WRITE });
+        result.accessMode = now.accessMode;
+        steps.complete('release-access-mode', `access mode ${su.accessMode} -> ${now.accessMode} (read-write)`);
+      }
+
+      // disable-entra-account: the account serves every environment it was provisioned in.
+      steps.begin('disable-entra-account');
+      if (!account.exists) {
+        steps.skip('disable-entra-account', 'the account no longer exists');
+      } else if (elsewhere) {
+        steps.skip('disable-entra-account', `left enabled: still a non-interactive user in ${elsewhere}`);
+      } else {
+        // Undone only if this run disabled it: it was enabled when inspected, under the lock.
+        undo.add('disable-entra-account', async () => {
+          if (!account.enabled) return;
+          await act.undoDisable({ entraObjectId, enabled: true });
+          steps.undone('disable-entra-account', 'account enabled again');
+        });
+        await act.setAccountEnabled({ entraObjectId, enabled: false });
+        result.accountDisabled = true;
+        steps.complete('disable-entra-account', account.enabled ? 'account disabled' : 'account was already disabled');
+      }
+
+      if (result.systemUserId) await awaitRelease(result.systemUserId);
+      else steps.skip('await-dataverse-release', `no systemuser in ${environment}`);
+
+      // delete-password-secret: from here the user is not given back (the password is gone).
+      steps.begin('delete-password-secret');
+      if (elsewhere) {
+        steps.skip('delete-password-secret', `kept: the account is still used in ${elsewhere}`);
+      } else {
+        const secret = await act.deletePasswordSecret({ userPrincipalName });
+        result.passwordSecretDeleted = secret.deleted;
+        if (!secret.vault) steps.skip('delete-password-secret', 'no Key Vault configured');
+        else
+          steps.complete(
+            'delete-password-secret',
+            secret.deleted ? "secret deleted (recoverable for the vault's retention)" : 'no secret (deleted already)',
+          );
+      }
+      undo.clear();
+
+      steps.begin('delete-entra-account');
+      if (!input.deleteAccount) {
+        steps.skip('delete-entra-account', 'not requested (the account is kept, disabled)');
+      } else {
+        const deleted = await act.deleteManagedAccount({ entraObjectId });
+        result.accountDeleted = deleted.deleted;
         steps.complete(
-          'lock-account',
-          account.exists ? 'account lock held' : 'account lock held; the account no longer exists',
+          'delete-entra-account',
+          deleted.deleted ? 'account deleted (restorable for 30 days)' : 'the account no longer exists',
         );
-
-        // release-access-mode: what the limit counts. Compensation sets 4 again only if this run changed it.
-        steps.begin('release-access-mode');
-        const su = await act.findSystemUser({ environment, entraObjectId });
-        if (!su) {
-          steps.skip('release-access-mode', `no systemuser in ${environment}`);
-        } else {
-          result.systemUserId = su.systemUserId;
-          if (su.accessMode === NON_INTERACTIVE) {
-            undo.add('release-access-mode', async () => {
-              await act.undoAccessMode({ environment, systemUserId: su.systemUserId, accessMode: NON_INTERACTIVE });
-              steps.undone('release-access-mode', 'access mode 4 set again');
-            });
-          }
-          const now = await act.setAccessMode({ environment, systemUserId: su.systemUserId, accessMode: READ_WRITE });
-          result.accessMode = now.accessMode;
-          steps.complete('release-access-mode', `access mode ${su.accessMode} -> ${now.accessMode} (read-write)`);
-        }
-
-        // disable-entra-account: the account serves every environment it was provisioned in.
-        steps.begin('disable-entra-account');
-        if (!account.exists) {
-          steps.skip('disable-entra-account', 'the account no longer exists');
-        } else if (elsewhere) {
-          steps.skip('disable-entra-account', `left enabled: still a non-interactive user in ${elsewhere}`);
-        } else {
-          // Undone only if this run disabled it: it was enabled when inspected, under the lock.
-          undo.add('disable-entra-account', async () => {
-            if (!account.enabled) return;
-            await act.undoDisable({ entraObjectId, enabled: true });
-            steps.undone('disable-entra-account', 'account enabled again');
-          });
-          await act.setAccountEnabled({ entraObjectId, enabled: false });
-          result.accountDisabled = true;
-          steps.complete(
-            'disable-entra-account',
-            account.enabled ? 'account disabled' : 'account was already disabled',
-          );
-        }
-
-        if (result.systemUserId) await awaitRelease(result.systemUserId);
-        else steps.skip('await-dataverse-release', `no systemuser in ${environment}`);
-
-        // delete-password-secret: from here the user is not given back (the password is gone).
-        steps.begin('delete-password-secret');
-        if (elsewhere) {
-          steps.skip('delete-password-secret', `kept: the account is still used in ${elsewhere}`);
-        } else {
-          const secret = await act.deletePasswordSecret({ userPrincipalName });
-          result.passwordSecretDeleted = secret.deleted;
-          if (!secret.vault) steps.skip('delete-password-secret', 'no Key Vault configured');
-          else
-            steps.complete(
-              'delete-password-secret',
-              secret.deleted ? "secret deleted (recoverable for the vault's retention)" : 'no secret (deleted already)',
-            );
-        }
-        undo.clear();
-
-        steps.begin('delete-entra-account');
-        if (!input.deleteAccount) {
-          steps.skip('delete-entra-account', 'not requested (the account is kept, disabled)');
-        } else {
-          const deleted = await act.deleteManagedAccount({ entraObjectId });
-          result.accountDeleted = deleted.deleted;
-          steps.complete(
-            'delete-entra-account',
-            deleted.deleted ? 'account deleted (restorable for 30 days)' : 'the account no longer exists',
-          );
-        }
-        return steps.succeeded(result);
-      },
-    );
+      }
+      return steps.succeeded(result);
+    });
   } catch (err) {
-    const cancelled = isCancellation(err);
-    const error = cancelled ? { type: 'cancelled', message: 'the request was cancelled' } : describeFailure(err);
-    steps.failed(error, cancelled);
-    await undo.run((step, e) => steps.notUndone(step, e));
-    const failure = steps.ended(error, cancelled, err);
-    throw cancelled ? err : failure;
+    return await steps.endWith(err, undo);
   }
 
   /** Durable timers with capped back-off until Dataverse shows the user out of use, bounded. */

@@ -3,11 +3,9 @@
 // deprovisioning of the account. The password is generated, stored as a new version of the
 // account's Key Vault secret and set on the account inside one activity
 // (activities/account-lifecycle.ts): only the new version's id comes back into history.
-import { isCancellation } from '@temporalio/workflow';
-import { withAccountLock } from './account-lock';
 import { stepOptions } from './activity-options';
 import { ROTATION_STEP_NAMES, type RotationInput, type RotationResult, type RotationStepName } from './lifecycle-types';
-import { describeFailure, StepTracker } from './steps';
+import { StepTracker } from './steps';
 import { resolveTiming } from './timing';
 import { workflowIdFor } from './types';
 
@@ -21,35 +19,25 @@ export async function rotateNonInteractiveUserPassword(input: RotationInput): Pr
     workflowIdFor(environment, userPrincipalName),
   );
   try {
-    steps.begin('lock-account', 'taking the account lock');
-    return await withAccountLock(
-      input,
-      (position) =>
-        steps.waiting('lock-account', `another request for this account runs first (queue position ${position})`),
-      async () => {
-        steps.complete('lock-account', 'account lock held');
-        steps.begin('rotate-password');
-        const { passwordSecretId } = await rotatePassword({
-          environment,
-          userPrincipalName,
-          entraObjectId,
-          requestId: workflowIdFor(environment, userPrincipalName),
-        });
-        steps.complete(
-          'rotate-password',
-          passwordSecretId ? 'new password set and stored as a new secret version' : 'new password set (no vault)',
-        );
-        return steps.succeeded({ entraObjectId, passwordSecretId });
-      },
-    );
+    return await steps.underLock('lock-account', input, async () => {
+      steps.complete('lock-account', 'account lock held');
+      steps.begin('rotate-password');
+      const { passwordSecretId } = await rotatePassword({
+        environment,
+        userPrincipalName,
+        entraObjectId,
+        requestId: workflowIdFor(environment, userPrincipalName),
+      });
+      steps.complete(
+        'rotate-password',
+        passwordSecretId ? 'new password set and stored as a new secret version' : 'new password set (no vault)',
+      );
+      return steps.succeeded({ entraObjectId, passwordSecretId });
+    });
   } catch (err) {
     // Nothing to undo: the account has its old password or the new one. The activity stores a
     // version before it sets it, so a failure in between leaves a latest version the account
     // does not have; the next rotation sets and stores a matching pair again.
-    const cancelled = isCancellation(err);
-    const error = cancelled ? { type: 'cancelled', message: 'the request was cancelled' } : describeFailure(err);
-    steps.failed(error, cancelled);
-    const failure = steps.ended(error, cancelled, err);
-    throw cancelled ? err : failure;
+    return await steps.endWith(err);
   }
 }

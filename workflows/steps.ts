@@ -5,12 +5,15 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  isCancellation,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { NiuStep, statusQuery } from './definitions';
 import { StatusBuilder, type StatusSubject } from './status';
+import { withAccountLock, type LockedAccount } from './account-lock';
+import type { Compensations } from './compensation';
 import type { FinalSteps, ProvisionResult, StatusDocument, StepName, StepState } from './types';
 
 export type RunError = { type: string; message: string };
@@ -75,6 +78,30 @@ export class StepTracker<S extends string = StepName, R = ProvisionResult> exten
       cause: cause as Error,
       details: [{ steps, currentStep } satisfies FinalSteps<S>],
     });
+  }
+
+  /**
+   * The run failed or was cancelled: the document says so, the undos run (last added first), and
+   * this throws what the run ends with (a cancellation as it came, so the run ends cancelled).
+   */
+  async endWith(err: unknown, undo?: Compensations<S>): Promise<never> {
+    const cancelled = isCancellation(err);
+    const error = cancelled ? { type: 'cancelled', message: 'the request was cancelled' } : describeFailure(err);
+    this.failed(error, cancelled);
+    await undo?.run((step, e) => this.notUndone(step, e));
+    const failure = this.ended(error, cancelled, err);
+    throw cancelled ? err : failure;
+  }
+
+  /** A step waits for the account's lock: says so, with the place in the queue. */
+  queued(step: S, position: number): void {
+    this.waiting(step, `another request for this account runs first (queue position ${position})`);
+  }
+
+  /** Runs `body` under the account's lock (workflows/account-lock.ts), `step` showing the wait. */
+  underLock<T>(step: S, who: LockedAccount, body: () => Promise<T>): Promise<T> {
+    this.begin(step, 'taking the account lock');
+    return withAccountLock(who, (position) => this.queued(step, position), body);
   }
 
   private details(step: S, detail: string | null): void {
