@@ -130,7 +130,8 @@ export class UserLifecycleService {
   async rotatePassword(id: string): Promise<{ passwordSecretId: string | null }> {
     return this.temporal.run(async (client) => {
       const { who, provisioning, deprovisioning } = await this.userState(client, id);
-      if (deprovisioning) {
+      // A deprovisioning that failed was undone: the user is provisioned, and may be rotated.
+      if (deprovisioning && ['RUNNING', 'COMPLETED'].includes(deprovisioning.status.name)) {
         throw new HttpProblem(409, 'deprovisioned', 'The user is deprovisioned (or being deprovisioned).');
       }
       const input: RotationInput = await this.inputFor(client, who, provisioning);

@@ -133,6 +133,29 @@ it('conflicts: 409 while provisioning runs, 409 once it was cancelled; 404 unkno
   problem(await api('DELETE', idPath(id), { token: e2e.reader }), 403);
 });
 
+it('a deprovisioning that failed is undone: the user stays provisioned, rotatable, and DELETE runs again', async () => {
+  const upn = 'svc-e2e-deprov-undone@contoso.onmicrosoft.com';
+  const id = `niu:contoso-prod:${upn}`;
+  await provisioned(upn);
+  const before = await capacity();
+  // Key Vault refuses the secret's deletion (403, not retried): the steps before it are undone.
+  await e2e.stack.control.faults([{ service: 'keyvault', method: 'DELETE', status: 403, count: 1 }]);
+  const res = await api('DELETE', idPath(id));
+  expect(res.status).toBe(202);
+  const failed = await untilClosed(res.headers.get('location')!);
+  expect(failed.status).toBe('failed');
+  expect(failed.error?.type).toBe('permission-denied');
+  expect((await capacity()).used).toBe(before.used);
+
+  const rotation = await api('POST', `${idPath(id)}/rotate-password`);
+  expect(rotation.status).toBe(202);
+  expect((await untilClosed(rotation.headers.get('location')!)).status).toBe('succeeded');
+  const again = await api('DELETE', idPath(id));
+  expect(again.status).toBe(202);
+  expect((await untilClosed(again.headers.get('location')!)).status).toBe('succeeded');
+  expect((await capacity()).used).toBe(before.used - 1);
+});
+
 it('rotate-password: 202 with the versionless secret id; the rotation ends with the new version, the password changed', async () => {
   const upn = 'svc-e2e-rotate@contoso.onmicrosoft.com';
   const id = `niu:contoso-prod:${upn}`;
