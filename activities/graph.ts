@@ -30,7 +30,11 @@ import { secretNameFor, type PasswordStore } from './keyvault';
 export const ACCOUNT_MARK = { employeeType: 'NonInteractiveIntegration', companyName: 'noninteractive-users' } as const;
 
 const USER_FIELDS =
-  'id,userPrincipalName,displayName,employeeType,companyName,employeeId,usageLocation,assignedLicenses';
+  'id,userPrincipalName,displayName,employeeType,companyName,employeeId,usageLocation,assignedLicenses,accountEnabled';
+
+/** Whether this service made the account (ACCOUNT_MARK): the only accounts it ever changes. */
+export const isMarked = (u: User): boolean =>
+  u.employeeType === ACCOUNT_MARK.employeeType && u.companyName === ACCOUNT_MARK.companyName;
 
 export interface CreateUserInput {
   environment: string;
@@ -91,23 +95,39 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function statusOf(err: unknown): number | undefined {
+export function statusOf(err: unknown): number | undefined {
   const s = (err as { statusCode?: number }).statusCode;
   return typeof s === 'number' ? s : undefined;
 }
 
-export function graphActivities(config: Config, graph: Client, passwords: PasswordStore) {
-  async function findUser(idOrUpn: string): Promise<User | null> {
-    try {
-      return (await graph
-        .api(`/users/${encodeURIComponent(idOrUpn)}`)
-        .select(USER_FIELDS)
-        .get()) as User;
-    } catch (err) {
-      if (statusOf(err) === 404) return null;
-      throw fromGraphError(err) ?? err;
-    }
+/** A user by id or UPN, or null when there is none (or it is not visible yet). */
+export async function findUserIn(graph: Client, idOrUpn: string): Promise<User | null> {
+  try {
+    return (await graph
+      .api(`/users/${encodeURIComponent(idOrUpn)}`)
+      .select(USER_FIELDS)
+      .get()) as User;
+  } catch (err) {
+    if (statusOf(err) === 404) return null;
+    throw fromGraphError(err) ?? err;
   }
+}
+
+/** A new password, stored in the vault first (if any), then set on the account in the caller. */
+export async function storedPassword(
+  passwords: PasswordStore,
+  who: { environment: string; userPrincipalName: string; requestId: string },
+): Promise<{ password: string; secretId: string | null }> {
+  const password = generatePassword();
+  const secretId = await passwords.store(secretNameFor(who.userPrincipalName), password, {
+    environment: who.environment,
+    requestId: who.requestId,
+  });
+  return { password, secretId };
+}
+
+export function graphActivities(config: Config, graph: Client, passwords: PasswordStore) {
+  const findUser = (idOrUpn: string): Promise<User | null> => findUserIn(graph, idOrUpn);
 
   // A SKU's id never changes (it names the product, the same in every tenant): once read, the
   // license's removal needs no read of the subscriptions. Its seat counts do change, so the
@@ -124,18 +144,7 @@ export function graphActivities(config: Config, graph: Client, passwords: Passwo
     return skuIds.get(partNumber.toLowerCase()) ?? (await resolveSku(partNumber)).skuId;
   }
 
-  const isMarked = (u: User): boolean =>
-    u.employeeType === ACCOUNT_MARK.employeeType && u.companyName === ACCOUNT_MARK.companyName;
-
-  /** New password for an account: stored in the vault first (if any), then set on the account. */
-  async function newPassword(input: CreateUserInput): Promise<{ password: string; secretId: string | null }> {
-    const password = generatePassword();
-    const secretId = await passwords.store(secretNameFor(input.userPrincipalName), password, {
-      environment: input.environment,
-      requestId: input.requestId,
-    });
-    return { password, secretId };
-  }
+  const newPassword = (input: CreateUserInput) => storedPassword(passwords, input);
 
   async function adopt(existing: User, input: CreateUserInput): Promise<CreateUserResult> {
     if (!isMarked(existing) || !existing.id) {
@@ -145,9 +154,22 @@ export function graphActivities(config: Config, graph: Client, passwords: Passwo
         `${input.userPrincipalName} already exists and was not created by this service; it is left untouched`,
       );
     }
-    if (existing.employeeId !== input.requestTag) {
+    if (existing.employeeId !== input.requestTag && existing.accountEnabled !== false) {
       log.info('adopting an integration account created by another request', { entraObjectId: existing.id });
       return { entraObjectId: existing.id, created: false, passwordSecretId: null };
+    }
+    if (existing.employeeId !== input.requestTag) {
+      // Ours, disabled by a deprovisioning, which also deleted its password's secret: enabled
+      // again with a fresh password, stored, as a new account would get.
+      log.info('enabling an integration account that was deprovisioned', { entraObjectId: existing.id });
+      const { password, secretId } = await newPassword(input);
+      await call(() =>
+        graph.api(`/users/${existing.id}`).patch({
+          accountEnabled: true,
+          passwordProfile: { password, forceChangePasswordNextSignIn: false },
+        }),
+      );
+      return { entraObjectId: existing.id, created: false, passwordSecretId: secretId };
     }
     // Our own account from an earlier attempt whose answer was lost: its password went nowhere
     // we can read, so set a fresh one (and store it) to end up in the same state as attempt one.

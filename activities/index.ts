@@ -13,6 +13,7 @@ import { entityActivities } from './entities';
 import { awaitSyncActivities } from './await-sync';
 import { securityGroupActivities } from './security-group';
 import { preflightActivities } from './preflight';
+import { accountLifecycleActivities } from './account-lifecycle';
 
 export interface ActivityDeps {
   /** Temporal client for the entity activities; connected lazily from config.temporal when absent. */
@@ -35,8 +36,10 @@ export function createActivities(config: Config, deps: ActivityDeps = {}) {
   const admin = adminEnvironments(config, tokens);
   const powerPlatform = powerPlatformActivities(config, tokens, admin);
   const entities = entityActivities(config, getClient);
+  const passwords = createPasswordStore(config, tokens.credential);
   return {
-    ...graphActivities(config, graph, createPasswordStore(config, tokens.credential)),
+    ...graphActivities(config, graph, passwords),
+    ...accountLifecycleActivities(config, graph, passwords, dataverse),
     ...dataverse,
     ...powerPlatform,
     ...securityGroupActivities(config, graph, admin),

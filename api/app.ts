@@ -15,6 +15,7 @@ import { security } from './plugins/security';
 import { warmUp } from './plugins/warm-up';
 import { routes } from './routes';
 import { NonInteractiveUserService, type ServiceOptions } from './service';
+import { UserLifecycleService } from './lifecycle-service';
 import { TemporalGateway } from './temporal';
 
 export interface BuildAppOptions {
@@ -90,7 +91,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(security, config.api);
   await app.register(authentication, { verifier, failuresPerMinute: config.api.authFailuresPerMinute });
   await app.register(openapi, config.api);
-  await app.register(routes, { config, service, temporal, verifier });
+  const lifecycle = new UserLifecycleService(config, temporal, { workflowTiming: options.service?.workflowTiming });
+  await app.register(routes, { config, service, lifecycle, temporal, verifier });
 
   if (!options.temporal) app.addHook('onClose', async () => temporal.close());
   if (options.warmUp) await app.register(warmUp, { verifier, temporal, timeoutMs: config.temporal.connectTimeoutMs });

@@ -16,16 +16,19 @@ const EnvironmentName = Type.String({
   description: 'Environment alias as configured (see GET /v1/environments).',
   examples: ['contoso-prod'],
 });
-const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-27T12:00:00.000Z'] });
+export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-27T12:00:00.000Z'] });
 const StepName = Type.Union(
   STEP_NAMES.map((n) => Type.Literal(n)),
   { description: 'The eight step names of the recipe, in the order they run.' },
 );
-const RequestStatus = Type.Union(
+export const RequestStatus = Type.Union(
   [Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')],
   { description: 'Overall state of the request.' },
 );
-const ErrorInfo = Type.Object({ type: Type.String({ examples: ['capacity-exhausted'] }), message: Type.String() });
+export const ErrorInfo = Type.Object({
+  type: Type.String({ examples: ['capacity-exhausted'] }),
+  message: Type.String(),
+});
 
 export const CreateRequest = Type.Object(
   {
@@ -87,7 +90,7 @@ export const CreateRequest = Type.Object(
 );
 export type CreateRequest = Static<typeof CreateRequest>;
 
-const Links = Type.Object({
+export const Links = Type.Object({
   self: Type.String({ format: 'uri' }),
   cancel: Type.Optional(Type.String({ format: 'uri' })),
 });
@@ -107,23 +110,26 @@ export const IdParams = Type.Object({
   }),
 });
 
-const Step = Type.Object({
-  name: StepName,
-  status: Type.Union([
-    Type.Literal('pending'),
-    Type.Literal('running'),
-    Type.Literal('waiting'),
-    Type.Literal('completed'),
-    Type.Literal('failed'),
-    Type.Literal('skipped'),
-    Type.Literal('compensated'),
-  ]),
-  attempts: Type.Integer({ minimum: 0 }),
-  startedAt: Type.Union([Timestamp, Type.Null()]),
-  completedAt: Type.Union([Timestamp, Type.Null()]),
-  error: Type.Union([ErrorInfo, Type.Null()]),
-  detail: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-});
+/** One step of a status document, named as its workflow names them. */
+export const stepSchema = (name: TSchema) =>
+  Type.Object({
+    name,
+    status: Type.Union([
+      Type.Literal('pending'),
+      Type.Literal('running'),
+      Type.Literal('waiting'),
+      Type.Literal('completed'),
+      Type.Literal('failed'),
+      Type.Literal('skipped'),
+      Type.Literal('compensated'),
+    ]),
+    attempts: Type.Integer({ minimum: 0 }),
+    startedAt: Type.Union([Timestamp, Type.Null()]),
+    completedAt: Type.Union([Timestamp, Type.Null()]),
+    error: Type.Union([ErrorInfo, Type.Null()]),
+    detail: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  });
+const Step = stepSchema(StepName);
 
 export const StatusDocument = Type.Object(
   {

@@ -23,6 +23,7 @@ import {
   type StatusDocument,
 } from '../workflows/types';
 import { HttpProblem } from './problem';
+import { deprovisionedSince } from './lifecycle-service';
 import { TemporalGateway } from './temporal';
 import { buildStatus, failureInfo, parseId, requestStatusOf, type StatusSource } from './status';
 import { NIU_ENVIRONMENT, NIU_STEP, NIU_USER_PRINCIPAL_NAME, searchAttributeValue } from './search-attributes';
@@ -109,7 +110,8 @@ export class NonInteractiveUserService {
   /**
    * Starts the workflow. Returns `created: false` when the same request is already running.
    * Workflow id reuse: a previous run that failed, was cancelled or terminated may be replaced
-   * (ALLOW_DUPLICATE_FAILED_ONLY); one that succeeded makes this a 409.
+   * (ALLOW_DUPLICATE_FAILED_ONLY); one that succeeded makes this a 409, unless the user was
+   * deprovisioned since.
    */
   async create(body: CreateRequest): Promise<{ id: string; created: boolean }> {
     const input = this.resolveInput(body);
@@ -123,7 +125,8 @@ export class NonInteractiveUserService {
       }
       const description = await client.workflow.getHandle(id).describe();
       if (description.status.name === 'RUNNING') return { id, created: false };
-      if (description.status.name === 'COMPLETED') {
+      // Deprovisioned since it completed: the user may be provisioned again (a new run).
+      if (description.status.name === 'COMPLETED' && !(await deprovisionedSince(client, description))) {
         // A run completes only when the user is provisioned (every failure ends it failed).
         throw new HttpProblem(
           409,
@@ -132,8 +135,8 @@ export class NonInteractiveUserService {
           { id, links: { self: this.selfUrl(id) } },
         );
       }
-      // The earlier run failed, was cancelled or closed between our start and describe: start a
-      // new run.
+      // The earlier run failed, was cancelled, was deprovisioned since, or closed between our
+      // start and describe: start a new run.
       try {
         await this.start(client, id, input, 'ALLOW_DUPLICATE');
         return { id, created: true };

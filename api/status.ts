@@ -53,13 +53,25 @@ export function failureInfo(err: unknown): { type: string; message: string } {
   return { type: 'internal', message: 'The request failed.' };
 }
 
+/**
+ * Which status document a workflow's is: provisioning's (its id is the workflow's, its steps the
+ * eight), or another workflow's about a user (deprovisioning, rotation): the user's id, its steps.
+ */
+export interface DocumentShape {
+  id: string;
+  names: readonly string[];
+}
+
 /** A document from the server's view only (no query answer): steps are unknown, so pending. */
-export function skeletonDocument(description: WorkflowExecutionDescription): StatusDocument {
-  const parsed = parseId(description.workflowId);
+export function skeletonDocument(
+  description: WorkflowExecutionDescription,
+  shape: DocumentShape = { id: description.workflowId, names: STEP_NAMES },
+): StatusDocument {
+  const parsed = parseId(shape.id);
   const step = searchAttributeValue(description.typedSearchAttributes, 'NiuStep');
-  const currentStep = (STEP_NAMES as readonly string[]).includes(step ?? '') ? (step as StepName) : null;
+  const currentStep = shape.names.includes(step ?? '') ? (step as StepName) : null;
   return {
-    id: description.workflowId,
+    id: shape.id,
     environment: searchAttributeValue(description.typedSearchAttributes, 'NiuEnvironment') ?? parsed?.environment ?? '',
     userPrincipalName:
       searchAttributeValue(description.typedSearchAttributes, 'NiuUserPrincipalName') ??
@@ -67,7 +79,7 @@ export function skeletonDocument(description: WorkflowExecutionDescription): Sta
       '',
     status: requestStatusOf(description.status.name),
     currentStep,
-    steps: pendingSteps(),
+    steps: pendingSteps(shape.names) as StatusDocument['steps'],
     result: null,
     error: null,
     createdAt: description.startTime.toISOString(),
@@ -75,13 +87,14 @@ export function skeletonDocument(description: WorkflowExecutionDescription): Sta
   };
 }
 
-/** Normalizes a query answer: the eight steps in order, whatever the workflow reported. */
+/** Normalizes a query answer: the steps in order, whatever the workflow reported. */
 function normalize(doc: StatusDocument, fallback: StatusDocument): StatusDocument {
   const byName = new Map((doc.steps ?? []).map((s) => [s.name, s]));
+  const names = fallback.steps.map((s) => s.name);
   return {
     ...fallback,
     ...doc,
-    steps: STEP_NAMES.map(
+    steps: names.map(
       (name) =>
         byName.get(name) ?? { name, status: 'pending', attempts: 0, startedAt: null, completedAt: null, error: null },
     ),
@@ -129,8 +142,9 @@ export async function buildStatus(
   description: WorkflowExecutionDescription,
   query: () => Promise<StatusDocument | null>,
   result: () => Promise<Outcome>,
+  shape?: DocumentShape,
 ): Promise<{ document: StatusDocument; source: StatusSource }> {
-  const skeleton = skeletonDocument(description);
+  const skeleton = skeletonDocument(description, shape);
   if (skeleton.status === 'running') {
     const answered = await query();
     // The server says running: trust the query's view of progress, but never a final state

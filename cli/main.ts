@@ -3,9 +3,10 @@
 //          [--role R]... [--business-unit B] [--no-wait]
 //   status <id> [--watch]     list [--environment E] [--status S] [--page-size N] [--all]
 //   cancel <id> [--wait]
+//   deprovision <id> [--delete-account] [--no-wait]     rotate-password <id> [--no-wait]
 // It gets a token by client credentials (the sandbox's operator client by default), calls the
-// API and, for create (and status --watch, cancel --wait), shows the steps live until the request
-// ends. Exit codes: 0 succeeded / done, 1 request failed or cancelled, 2 usage, 3 API or network error.
+// API and, for create, deprovision and rotate-password (and status --watch, cancel --wait), shows
+// the steps live until the request ends. Exit codes: 0 succeeded / done, 1 request failed or cancelled, 2 usage, 3 API or network error.
 //
 // Environment overrides: NIU_API_URL (default: the API's configured public URL), NIU_TOKEN (use
 // this bearer token as is), NIU_TOKEN_URL, NIU_CLIENT_ID, NIU_CLIENT_SECRET, NIU_SCOPE,
@@ -21,7 +22,9 @@ const USAGE = `usage: npm run request -- <command> [options]
          [--role R]... [--business-unit B] [--no-wait]
   status <id> [--watch]
   list [--environment E] [--status running|succeeded|failed|cancelled] [--page-size N] [--all]
-  cancel <id> [--wait]`;
+  cancel <id> [--wait]
+  deprovision <id> [--delete-account] [--no-wait]
+  rotate-password <id> [--no-wait]`;
 
 async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -45,6 +48,7 @@ async function run(argv: string[]): Promise<number> {
         'page-size': { type: 'string' },
         all: { type: 'boolean' },
         json: { type: 'boolean' },
+        'delete-account': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -130,6 +134,28 @@ async function run(argv: string[]): Promise<number> {
       if (!v.wait) return 0;
       const code = await follow(ctx, idPath(id));
       return code === 1 ? 0 : code; // ending cancelled is what was asked for
+    }
+    case 'deprovision': {
+      const id = positionals[0];
+      if (!id) throw new CliError(`deprovision needs an id\n${USAGE}`, 2);
+      const query = v['delete-account'] ? '?deleteAccount=true' : '';
+      const res = await api(ctx, 'DELETE', `${idPath(id)}${query}`);
+      if (res.status !== 202 && res.status !== 200) throw problemError(res, 'deprovision');
+      ctx.out(res.status === 202 ? `deprovisioning: ${id}` : `already deprovisioned: ${id}`);
+      const location = String(res.headers.location);
+      ctx.out(`  ${location}`);
+      return v['no-wait'] ? 0 : follow(ctx, location);
+    }
+    case 'rotate-password': {
+      const id = positionals[0];
+      if (!id) throw new CliError(`rotate-password needs an id\n${USAGE}`, 2);
+      const res = await api(ctx, 'POST', `${idPath(id)}/rotate-password`);
+      if (res.status !== 202) throw problemError(res, 'rotate-password');
+      const { passwordSecretId } = res.body as { passwordSecretId: string | null };
+      ctx.out(`rotating the password: ${id}`);
+      ctx.out(`  secret ${passwordSecretId ?? '(no vault configured)'}`);
+      const location = String(res.headers.location);
+      return v['no-wait'] ? 0 : follow(ctx, location);
     }
     default:
       throw new CliError(USAGE, 2);

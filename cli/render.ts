@@ -4,7 +4,7 @@ import { api, problemError, type Context } from './http';
 
 const time = () => new Date().toISOString().slice(11, 19);
 
-export function stepLine(step: StepState): string {
+export function stepLine(step: StepState<string>): string {
   const attempts = step.attempts > 1 ? ` (attempt ${step.attempts})` : '';
   const detail = step.detail ? ` - ${step.detail}` : '';
   const error = step.error ? ` - ${step.error.type}: ${step.error.message}` : '';
@@ -17,7 +17,7 @@ export async function follow(ctx: Context, selfUrl: string): Promise<number> {
   for (;;) {
     const res = await api(ctx, 'GET', selfUrl);
     if (res.status !== 200) throw problemError(res, 'status');
-    const doc = res.body as StatusDocument;
+    const doc = res.body as StatusDocument<string, Record<string, unknown>>;
     for (const step of doc.steps) {
       const key = `${step.status}|${step.attempts}|${step.detail ?? ''}|${step.error?.type ?? ''}`;
       if (seen.get(step.name) !== key) {
@@ -29,10 +29,10 @@ export async function follow(ctx: Context, selfUrl: string): Promise<number> {
     if (doc.status !== 'running') {
       if (doc.status === 'succeeded') {
         ctx.out(`[${time()}] succeeded: ${doc.userPrincipalName} in ${doc.environment}`);
-        if (doc.result) {
-          ctx.out(`  entraObjectId ${doc.result.entraObjectId}`);
-          ctx.out(`  systemUserId  ${doc.result.systemUserId}`);
-          ctx.out(`  accessMode    ${doc.result.accessMode}`);
+        // Provisioning's, deprovisioning's or a rotation's result: whatever it has, one line each.
+        for (const [key, value] of Object.entries(doc.result ?? {})) {
+          if (value === null || key === 'steps') continue;
+          ctx.out(`  ${key.padEnd(13)} ${Array.isArray(value) ? value.join(', ') || '-' : String(value)}`);
         }
         return 0;
       }

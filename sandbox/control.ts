@@ -85,6 +85,11 @@ export function stateView(deps: ControlDeps, baseUrl: string): Record<string, un
       ]),
     ),
     secrets: Object.keys(data.secrets),
+    /** Per secret, its versions (ids, never values), to see a rotation add one. */
+    secretVersions: Object.fromEntries(
+      Object.entries(data.secrets).map(([name, versions]) => [name, versions.map((v) => v.version)]),
+    ),
+    deletedSecrets: Object.keys(data.deletedSecrets ?? {}),
     clients: CLIENTS.map((c) => ({ clientId: c.clientId, roles: c.roles, ...clientsView(data)[c.clientId] })),
   };
 }

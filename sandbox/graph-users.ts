@@ -54,6 +54,7 @@ export function createUser(ctx: Ctx, deps: GraphDeps): Reply {
     deletedAt: null,
   };
   applyUserBody(u, body);
+  u.user.lastPasswordChangeDateTime = new Date(ctx.now).toISOString();
   deps.store.data.users.push(u);
   deps.store.changed();
   return json(
@@ -156,7 +157,10 @@ export function updateUser(ctx: Ctx, deps: GraphDeps, key: string): Reply {
   const { password } = validateUserBody(ctx, deps, body, u);
   const wasEnabled = u.user.accountEnabled;
   applyUserBody(u, body);
-  if (password !== null) u.password = password;
+  if (password !== null) {
+    u.password = password;
+    u.user.lastPasswordChangeDateTime = new Date(ctx.now).toISOString();
+  }
   if (u.user.accountEnabled !== wasEnabled) u.changedAt = ctx.now;
   deps.store.changed();
   return empty(204);

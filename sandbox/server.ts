@@ -68,6 +68,7 @@ function classify(pathname: string): ServiceName | 'unknown' {
   if (pathname.startsWith('/dataverse/')) return 'dataverse';
   if (pathname.startsWith('/providers/')) return 'powerplatform';
   if (pathname === '/secrets' || pathname.startsWith('/secrets/')) return 'keyvault';
+  if (pathname.startsWith('/deletedsecrets/')) return 'keyvault';
   if (pathname === '/' || pathname === '') return 'unknown';
   return 'entra';
 }

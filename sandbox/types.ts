@@ -121,6 +121,16 @@ export interface SecretVersion {
   updated: number;
 }
 
+/** A soft-deleted secret: its versions, kept until recovered (or purged, which the sandbox never does). */
+export interface DeletedSecret {
+  /** The name as it was written. */
+  name: string;
+  versions: SecretVersion[];
+  /** Unix seconds, as Key Vault's attributes. */
+  deletedDate: number;
+  scheduledPurgeDate: number;
+}
+
 export interface Client {
   clientId: string;
   secret: string;
@@ -158,6 +168,8 @@ export interface SandboxData {
   groups: Group[];
   environments: Environment[];
   secrets: Record<string, SecretVersion[]>;
+  /** Soft-deleted secrets by lower-case name (unset in state saved before they existed: none). */
+  deletedSecrets?: Record<string, DeletedSecret>;
   /** Per-client directory settings by client id (unset in state saved before they existed: the seed's). */
   clients?: Record<string, ClientSettings>;
   /** Client id -> credentials set through the control API; a client not listed has its seeded ones. */

@@ -15,7 +15,8 @@ import { NON_RETRYABLE_FAILURE_TYPES, type ProvisionTiming } from './types';
 /** Compensation must get through: a window of at least 30 minutes, and only these end it early. */
 const UNDO_NON_RETRYABLE = ['permission-denied', 'invalid-request', 'unknown-environment'];
 
-export function provisionActivities(timing: ProvisionTiming) {
+/** The options of a step's activity and of an undo's, from a run's retry window and ceiling. */
+export function stepOptions(timing: Pick<ProvisionTiming, 'retryMaxIntervalMs' | 'stepRetryWindowMs'>) {
   const retry = (nonRetryableErrorTypes: string[]): RetryPolicy => ({
     initialInterval: '1 second',
     backoffCoefficient: 2,
@@ -35,6 +36,11 @@ export function provisionActivities(timing: ProvisionTiming) {
   });
   const one = <K extends keyof Activities>(name: K, options: ActivityOptions): Activities[K] =>
     proxyActivities<Activities>(options)[name];
+  return { retry, step, undo, one };
+}
+
+export function provisionActivities(timing: ProvisionTiming) {
+  const { retry, step, undo, one } = stepOptions(timing);
   // Messages to the admission entity are local activities: one marker each inside the workflow
   // task that sends them (an activity costs a workflow task round trip and three events more).
   const message: LocalActivityOptions = {

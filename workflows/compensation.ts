@@ -7,21 +7,27 @@
 import { CancellationScope, log } from '@temporalio/workflow';
 import type { StepName } from './types';
 
-interface Undo {
-  step: StepName;
+interface Undo<S extends string> {
+  step: S;
   run: () => Promise<void>;
 }
 
-export class Compensations {
-  private readonly undos: Undo[] = [];
+/** Provisioning's steps by default; another workflow names its own. */
+export class Compensations<S extends string = StepName> {
+  private readonly undos: Undo<S>[] = [];
 
   /** `run` undoes what `step` did. */
-  add(step: StepName, run: () => Promise<void>): void {
+  add(step: S, run: () => Promise<void>): void {
     this.undos.push({ step, run });
   }
 
+  /** The point of no return: what was done stays done, whatever fails after. */
+  clear(): void {
+    this.undos.length = 0;
+  }
+
   /** Runs every undo, last added first, where a cancellation of the run cannot stop them. */
-  async run(notUndone: (step: StepName, error: unknown) => void): Promise<void> {
+  async run(notUndone: (step: S, error: unknown) => void): Promise<void> {
     await CancellationScope.nonCancellable(async () => {
       for (const { step, run } of [...this.undos].reverse()) {
         try {

@@ -3,3 +3,5 @@ export { provisionNonInteractiveUser } from './provision';
 export { admission } from './admission';
 export { readEnvironmentCapacity } from './read-capacity';
 export { checkEnvironmentReadiness } from './readiness';
+export { deprovisionNonInteractiveUser } from './deprovision';
+export { rotateNonInteractiveUserPassword } from './rotate-password';

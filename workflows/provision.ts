@@ -2,12 +2,12 @@
 // steps in order (docs/design.md), each one short block. Every call to Microsoft is an activity
 // with its own timeout and retry policy (workflows/activity-options.ts); every wait is a durable
 // timer; what a step changed is undone, in reverse, if the run fails or is cancelled.
-import { ApplicationFailure, isCancellation, log, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, log, sleep, workflowInfo } from '@temporalio/workflow';
 import { provisionActivities } from './activity-options';
 import { AdmissionTicket } from './admission-ticket';
 import { Compensations } from './compensation';
 import { awaitDataverseUser } from './await-dataverse-user';
-import { describeFailure, StepTracker } from './steps';
+import { StepTracker } from './steps';
 import { resolveTiming } from './timing';
 import type { ProvisionInput, ProvisionResult } from './types';
 
@@ -32,7 +32,7 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
     // then a slot of the environment's non-interactive user limit.
     steps.begin('reserve-capacity', 'taking the account lock');
     const slot = await admission.admit(timing.stepRetryWindowMs, (position) =>
-      steps.waiting('reserve-capacity', `another request for this account runs first (queue position ${position})`),
+      steps.queued('reserve-capacity', position),
     );
     if (!slot.granted) {
       throw ApplicationFailure.create({
@@ -165,12 +165,7 @@ export async function provisionNonInteractiveUser(input: ProvisionInput): Promis
       passwordSecretId: account.passwordSecretId,
     });
   } catch (err) {
-    const cancelled = isCancellation(err);
-    const error = cancelled ? { type: 'cancelled', message: 'the request was cancelled' } : describeFailure(err);
-    steps.failed(error, cancelled);
-    await undo.run((step, e) => steps.notUndone(step, e));
-    const failure = steps.ended(error, cancelled, err);
-    throw cancelled ? err : failure;
+    return await steps.endWith(err, undo);
   } finally {
     await admission.release();
   }

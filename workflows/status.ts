@@ -4,7 +4,6 @@
 import {
   STEP_NAMES,
   workflowIdFor,
-  type ProvisionInput,
   type ProvisionResult,
   type RequestStatus,
   type StatusDocument,
@@ -12,9 +11,18 @@ import {
   type StepState,
 } from './types';
 
-/** The eight steps, none started: where every status document begins. */
-export function pendingSteps(): StepState[] {
-  return STEP_NAMES.map((name) => ({
+/** What a status document is about: its account and environment, and when it was asked for. */
+export interface StatusSubject {
+  environment: string;
+  userPrincipalName: string;
+  requestedAt?: string;
+}
+
+/** The steps (provisioning's eight unless named), none started: where every status document begins. */
+export function pendingSteps<S extends string = StepName>(
+  names: readonly S[] = STEP_NAMES as readonly string[] as readonly S[],
+): StepState<S>[] {
+  return names.map((name) => ({
     name,
     status: 'pending',
     attempts: 0,
@@ -25,18 +33,27 @@ export function pendingSteps(): StepState[] {
   }));
 }
 
-export class StatusBuilder {
-  private readonly doc: StatusDocument;
+/**
+ * Provisioning's by default; another workflow names its steps, and its id (the document's `id`
+ * is the request's, which may differ from the workflow's).
+ */
+export class StatusBuilder<S extends string = StepName, R = ProvisionResult> {
+  private readonly doc: StatusDocument<S, R>;
 
-  constructor(input: ProvisionInput, now: Date) {
+  constructor(
+    input: StatusSubject,
+    now: Date,
+    names: readonly S[] = STEP_NAMES as readonly string[] as readonly S[],
+    id = workflowIdFor(input.environment, input.userPrincipalName),
+  ) {
     const at = now.toISOString();
     this.doc = {
-      id: workflowIdFor(input.environment, input.userPrincipalName),
+      id,
       environment: input.environment,
       userPrincipalName: input.userPrincipalName,
       status: 'running',
       currentStep: null,
-      steps: pendingSteps(),
+      steps: pendingSteps(names),
       result: null,
       error: null,
       createdAt: input.requestedAt ?? at,
@@ -44,7 +61,7 @@ export class StatusBuilder {
     };
   }
 
-  step(name: StepName): StepState {
+  step(name: S): StepState<S> {
     return this.doc.steps.find((s) => s.name === name)!;
   }
 
@@ -52,7 +69,7 @@ export class StatusBuilder {
     this.doc.updatedAt = new Date().toISOString();
   }
 
-  start(name: StepName, detail: string | null = null): void {
+  start(name: S, detail: string | null = null): void {
     const s = this.step(name);
     s.status = 'running';
     s.startedAt ??= new Date().toISOString();
@@ -63,7 +80,7 @@ export class StatusBuilder {
   }
 
   /** One more attempt inside a running step (polls, re-applies). */
-  attempt(name: StepName, detail?: string): void {
+  attempt(name: S, detail?: string): void {
     const s = this.step(name);
     s.attempts += 1;
     if (detail !== undefined) s.detail = detail;
@@ -71,33 +88,33 @@ export class StatusBuilder {
   }
 
   /** The attempt count reported by an activity that Temporal retried (await-dataverse-user). */
-  attemptsAre(name: StepName, attempts: number): void {
+  attemptsAre(name: S, attempts: number): void {
     const s = this.step(name);
     s.attempts = Math.max(s.attempts, attempts);
     this.touch();
   }
 
   /** Says something of the step without changing its status. */
-  note(name: StepName, detail: string): void {
+  note(name: S, detail: string): void {
     this.step(name).detail = detail;
     this.touch();
   }
 
-  waiting(name: StepName, detail: string): void {
+  waiting(name: S, detail: string): void {
     const s = this.step(name);
     s.status = 'waiting';
     s.detail = detail;
     this.touch();
   }
 
-  running(name: StepName, detail?: string): void {
+  running(name: S, detail?: string): void {
     const s = this.step(name);
     s.status = 'running';
     if (detail !== undefined) s.detail = detail;
     this.touch();
   }
 
-  complete(name: StepName, detail: string | null = null): void {
+  complete(name: S, detail: string | null = null): void {
     const s = this.step(name);
     s.status = 'completed';
     s.completedAt = new Date().toISOString();
@@ -105,7 +122,7 @@ export class StatusBuilder {
     this.touch();
   }
 
-  skip(name: StepName, detail: string): void {
+  skip(name: S, detail: string): void {
     const s = this.step(name);
     s.status = 'skipped';
     s.completedAt = new Date().toISOString();
@@ -113,7 +130,7 @@ export class StatusBuilder {
     this.touch();
   }
 
-  fail(name: StepName, error: { type: string; message: string }): void {
+  fail(name: S, error: { type: string; message: string }): void {
     const s = this.step(name);
     s.status = 'failed';
     s.completedAt = new Date().toISOString();
@@ -121,14 +138,14 @@ export class StatusBuilder {
     this.touch();
   }
 
-  compensated(name: StepName, detail: string): void {
+  compensated(name: S, detail: string): void {
     const s = this.step(name);
     s.status = 'compensated';
     s.detail = detail;
     this.touch();
   }
 
-  finish(status: RequestStatus, result: ProvisionResult | null, error: { type: string; message: string } | null): void {
+  finish(status: RequestStatus, result: R | null, error: { type: string; message: string } | null): void {
     this.doc.status = status;
     this.doc.result = result;
     this.doc.error = error;
@@ -137,8 +154,8 @@ export class StatusBuilder {
   }
 
   /** A copy, so a query never sees a half-updated object. */
-  snapshot(): StatusDocument {
-    return JSON.parse(JSON.stringify(this.doc)) as StatusDocument;
+  snapshot(): StatusDocument<S, R> {
+    return JSON.parse(JSON.stringify(this.doc)) as StatusDocument<S, R>;
   }
 }
 

@@ -42,6 +42,8 @@ export const FAILURE_TYPES = [
   'invalid-request',
   'unknown-environment',
   'cancelled',
+  'not-managed',
+  'account-in-use',
   'internal',
 ] as const;
 export type FailureType = (typeof FAILURE_TYPES)[number];
@@ -62,6 +64,8 @@ export const NON_RETRYABLE_FAILURE_TYPES: string[] = [
   'sku-not-found',
   'role-not-found',
   'business-unit-not-found',
+  'not-managed',
+  'account-in-use',
 ];
 
 /**
@@ -116,13 +120,14 @@ export interface ProvisionResult {
 }
 
 /** The first detail of the failure a run ends with, for the same reason as `ProvisionResult.steps`. */
-export interface FinalSteps {
-  steps: StepState[];
-  currentStep: StepName | null;
+export interface FinalSteps<S extends string = StepName> {
+  steps: StepState<S>[];
+  currentStep: S | null;
 }
 
-export interface StepState {
-  name: StepName;
+/** One step of a status document (provisioning's, or another workflow's own step names). */
+export interface StepState<S extends string = StepName> {
+  name: S;
   status: StepStatus;
   attempts: number;
   startedAt: string | null;
@@ -132,14 +137,15 @@ export interface StepState {
   detail?: string | null;
 }
 
-export interface StatusDocument {
+/** The status document of provisioning, and with their own steps and result, of the other workflows. */
+export interface StatusDocument<S extends string = StepName, R = ProvisionResult> {
   id: string;
   environment: string;
   userPrincipalName: string;
   status: RequestStatus;
-  currentStep: StepName | null;
-  steps: StepState[];
-  result: ProvisionResult | null;
+  currentStep: S | null;
+  steps: StepState<S>[];
+  result: R | null;
   error: { type: string; message: string } | null;
   createdAt: string;
   updatedAt: string;
@@ -206,6 +212,11 @@ export interface AdmissionRequest {
   runId: string;
   environment: string;
   userPrincipalName: string;
+  /**
+   * false: the account's lock only, no slot (runs that never add a user to an environment's
+   * count: deprovisioning, password rotation, repairs; workflows/account-lock.ts). Absent: both.
+   */
+  needsSlot?: boolean;
 }
 
 /** The entity's decision on a request. */
@@ -220,11 +231,15 @@ export interface CapacityDecision {
 
 /**
  * The admission entity's answers, its `admission` signal to the run: `queued` while another
- * request for the same account holds the lock (sent once, on queueing), then `decided`.
+ * request for the same account holds the lock (sent once, on queueing), then `decided`, or
+ * `locked` for a lock-only request (`needsSlot: false`). A lock-only request's answers name the
+ * account (lower-case UPN): a run that takes several accounts' locks one after the other tells a
+ * late answer about an earlier account from the one it waits for.
  */
 export type AdmissionMessage =
-  | { requestId: string; outcome: 'queued'; position: number }
-  | { requestId: string; outcome: 'decided'; decision: CapacityDecision };
+  | { requestId: string; outcome: 'queued'; position: number; account?: string }
+  | { requestId: string; outcome: 'decided'; decision: CapacityDecision }
+  | { requestId: string; outcome: 'locked'; account: string };
 
 /** The run's `releaseAdmission` signal: the capacity slot only (mode 4 set), or everything (the run ends). */
 export interface AdmissionRelease {

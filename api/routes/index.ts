@@ -5,26 +5,33 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Config } from '../../config';
 import type { TokenVerifier } from '../auth';
 import type { NonInteractiveUserService } from '../service';
+import type { UserLifecycleService } from '../lifecycle-service';
 import type { TemporalGateway } from '../temporal';
 import { codecRoutes } from './codec';
 import { environmentRoutes } from './environments';
 import { healthRoutes } from './health';
 import { nonInteractiveUserRoutes } from './non-interactive-users';
+import { userLifecycleRoutes } from './user-lifecycle';
 
 export interface RouteOptions {
   config: Config;
   service: NonInteractiveUserService;
+  lifecycle: UserLifecycleService;
   temporal: TemporalGateway;
   /** For the codec routes, which authenticate in their own way (api/routes/codec.ts). */
   verifier: TokenVerifier;
 }
 
-export const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config, service, temporal, verifier }) => {
+export const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (
+  app,
+  { config, service, lifecycle, temporal, verifier },
+) => {
   await app.register(healthRoutes, { temporal });
   if (config.codec) await app.register(codecRoutes, { codec: config.codec, verifier });
   await app.register(
     async (v1) => {
       await v1.register(nonInteractiveUserRoutes, { service });
+      await v1.register(userLifecycleRoutes, { service, lifecycle });
       await v1.register(environmentRoutes, {
         service,
         environments: config.environments,

@@ -3,11 +3,15 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { STEP_NAMES } from '../../workflows/types';
+import { DEPROVISION_STEP_NAMES } from '../../workflows/lifecycle-types';
 import { useApiStack } from '../helpers/api-stack';
 
 const root = path.resolve(__dirname, '../..');
 const SKU = 'DYN365_ENTERPRISE_PLAN1';
-const e2e = useApiStack({ name: 'cli' });
+const e2e = useApiStack({
+  name: 'cli',
+  env: (sandbox) => ({ KEYVAULT_URL: sandbox.url, KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'true' }),
+});
 
 describe('command-line client', () => {
   const cli = (args: string[]) =>
@@ -75,5 +79,42 @@ describe('command-line client', () => {
     expect(bad.stderr).toMatch(/422/);
     const usage = await cli(['create', '--environment', 'contoso-prod']);
     expect(usage.code).toBe(2);
+  });
+
+  it('rotate-password and deprovision follow their steps live; deprovision --delete-account deletes the account', async () => {
+    const upn = 'svc-e2e-cli-lifecycle@contoso.onmicrosoft.com';
+    const id = `niu:contoso-prod:${upn}`;
+    const created = await cli(['create', '--environment', 'contoso-prod', '--upn', upn, '--display-name', 'Lifecycle']);
+    expect(created.code).toBe(0);
+
+    const rotated = await cli(['rotate-password', id]);
+    expect(rotated.stderr).toBe('');
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toMatch(
+      /secret https:\/\/\S+\/secrets\/niu-svc-e2e-cli-lifecycle-contoso-onmicrosoft-com\n/,
+    );
+    expect(rotated.stdout).toMatch(/rotate-password\s+completed/);
+    expect(rotated.stdout).toMatch(
+      /passwordSecretId\s+https:\/\/\S+\/secrets\/niu-svc-e2e-cli-lifecycle-contoso-onmicrosoft-com\/[0-9a-f]{32}/,
+    );
+
+    const run = await cli(['deprovision', id, '--delete-account']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`deprovisioning: ${id}`);
+    for (const step of DEPROVISION_STEP_NAMES) expect(run.stdout).toMatch(new RegExp(`${step}\\s+(completed|skipped)`));
+    const order = DEPROVISION_STEP_NAMES.map((step) => run.stdout.indexOf(step));
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(run.stdout).toMatch(/accountDeleted\s+true/);
+    const state = await e2e.stack.control.state();
+    expect(state.users.some((u) => u.userPrincipalName === upn)).toBe(false);
+
+    const again = await cli(['deprovision', id]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`already deprovisioned: ${id}`);
+    const refused = await cli(['rotate-password', id]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/409/);
+    expect((await cli(['deprovision'])).code).toBe(2);
   });
 });

@@ -74,6 +74,9 @@ export interface SandboxStateDoc {
     }
   >;
   secrets: string[];
+  /** Per secret, its version ids in the order they were set. */
+  secretVersions: Record<string, string[]>;
+  deletedSecrets: string[];
   clients: ({ clientId: string; roles: Record<string, string[]> } & ClientSettings)[];
 }
 

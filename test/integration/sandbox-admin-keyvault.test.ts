@@ -176,4 +176,33 @@ describe('Key Vault secrets', () => {
     await control.config({ clients: { 'provisioner-client': { keyVaultAccess: true } } });
     expect((await client.getSecret('niu-access')).value).toBe('v');
   });
+
+  test('deletion is soft: the deleted secret is readable and recoverable, and its name taken until then', async () => {
+    const client = vault();
+    const set = await client.setSecret('niu-deleted', 'kept value', { tags: { upn: 'd' } });
+    const deletion = await client.beginDeleteSecret('niu-deleted', { intervalInMs: 50 });
+    const deleted = await deletion.pollUntilDone();
+    expect(deleted.properties.recoveryId).toBe(`${sandbox.url}/deletedsecrets/niu-deleted`);
+    expect(deleted.properties.id).toBe(set.properties.id);
+    expect(deleted.value).toBeUndefined();
+    expect(deleted.properties.scheduledPurgeDate!.getTime() - deleted.properties.deletedOn!.getTime()).toBe(
+      90 * 24 * 3600 * 1000,
+    );
+    expect((await caught(client.getSecret('niu-deleted'))).statusCode).toBe(404);
+    expect((await client.getDeletedSecret('niu-deleted')).properties.tags).toEqual({ upn: 'd' });
+    expect(await control.state()).toMatchObject({ secrets: [], deletedSecrets: ['niu-deleted'] });
+
+    const reused = await caught(client.setSecret('niu-deleted', 'new value'));
+    expect({ status: reused.statusCode, code: reused.code }).toEqual({ status: 409, code: 'Conflict' });
+    expect(String(reused.message)).toMatch(/deleted but recoverable state/);
+    // Deleting it again: 404, as the secret is no longer there.
+    expect((await caught(client.beginDeleteSecret('niu-deleted'))).statusCode).toBe(404);
+
+    const recovery = await client.beginRecoverDeletedSecret('niu-deleted', { intervalInMs: 50 });
+    expect((await recovery.pollUntilDone()).id).toBe(set.properties.id);
+    expect((await client.getSecret('niu-deleted')).value).toBe('kept value');
+    await client.setSecret('niu-deleted', 'new value');
+    expect((await control.state()).secretVersions['niu-deleted']).toHaveLength(2);
+    expect((await caught(client.getDeletedSecret('niu-deleted'))).statusCode).toBe(404);
+  });
 });

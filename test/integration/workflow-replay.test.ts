@@ -18,29 +18,53 @@ import {
   waitForStatus,
 } from '../helpers/worker';
 import { startTestSandbox } from '../helpers/sandbox';
+import { FAST_TIMING } from '../helpers/worker';
+import type { ProvisionResult } from '../../workflows/types';
+import {
+  DEPROVISION_WORKFLOW_TYPE,
+  ROTATE_PASSWORD_WORKFLOW_TYPE,
+  deprovisionWorkflowIdFor,
+  rotationWorkflowIdFor,
+} from '../../workflows/lifecycle-types';
 
 const fixtures = path.resolve(__dirname, '../fixtures');
 const HISTORIES = {
   succeeded: path.join(fixtures, 'provision-succeeded.history.json'),
   cancelled: path.join(fixtures, 'provision-cancelled.history.json'),
-  // The admission entity as the two runs above left it (still running: replayed up to there).
+  rotation: path.join(fixtures, 'rotate-password.history.json'),
+  deprovisioning: path.join(fixtures, 'deprovision.history.json'),
+  // The admission entity as the runs above left it (still running: replayed up to there), with
+  // lock-only requests (the rotation's and the deprovisioning's) among them.
   'admission entity': path.join(fixtures, 'admission.history.json'),
 };
 const bundle = () => ({ workflowBundle: { codePath: process.env.NIU_TEST_WORKFLOW_BUNDLE! } });
 
 if (process.env.NIU_RECORD_HISTORY === '1') {
-  test('record: a succeeded run with roles and a revert, and a run cancelled during the wait', async () => {
+  test('record: a succeeded run with roles and a revert, its rotation and deprovisioning, and a run cancelled during the wait', async () => {
     const sandbox = await startTestSandbox();
     const control = sandboxControl(sandbox.url);
     const tw = await startTestWorker({ sandboxUrl: sandbox.url, taskQueue: testTaskQueue('record') });
     try {
       await control.config({ syncDelayMs: 400, licensePropagationMs: 200, revertWindowMs: 60_000 });
-      const ok = await startProvision(
-        tw,
-        provisionInput('svc-recorded@contoso.onmicrosoft.com', { securityRoles: ['Basic User'] }),
-      );
-      await ok.result();
+      const upn = 'svc-recorded@contoso.onmicrosoft.com';
+      const ok = await startProvision(tw, provisionInput(upn, { securityRoles: ['Basic User'] }));
+      const { entraObjectId } = (await ok.result()) as ProvisionResult;
       writeFileSync(HISTORIES.succeeded, historyToJSON(await ok.fetchHistory()));
+      const user = { environment: 'contoso-prod', userPrincipalName: upn, entraObjectId, timing: FAST_TIMING };
+      const rotation = await tw.client.workflow.start(ROTATE_PASSWORD_WORKFLOW_TYPE, {
+        taskQueue: tw.taskQueue,
+        workflowId: rotationWorkflowIdFor('contoso-prod', upn),
+        args: [user],
+      });
+      await rotation.result();
+      writeFileSync(HISTORIES.rotation, historyToJSON(await rotation.fetchHistory()));
+      const deprovisioning = await tw.client.workflow.start(DEPROVISION_WORKFLOW_TYPE, {
+        taskQueue: tw.taskQueue,
+        workflowId: deprovisionWorkflowIdFor('contoso-prod', upn),
+        args: [{ ...user, deleteAccount: true }],
+      });
+      await deprovisioning.result();
+      writeFileSync(HISTORIES.deprovisioning, historyToJSON(await deprovisioning.fetchHistory()));
 
       await control.config({ syncDelayMs: 3_600_000, licensePropagationMs: 3_600_000 });
       const cancelled = await startProvision(tw, provisionInput('svc-recorded-cancel@contoso.onmicrosoft.com'));

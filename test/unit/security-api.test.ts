@@ -53,7 +53,8 @@ describe('API security (no Temporal)', () => {
             ? 'contoso-prod'
             : encodeURIComponent('niu:contoso-prod:svc-x@contoso.onmicrosoft.com'),
         );
-        ops.push({ method: method.toUpperCase(), url, write: method === 'post' && !url.endsWith('/codec/decode') });
+        const writes = method === 'post' || method === 'delete';
+        ops.push({ method: method.toUpperCase(), url, write: writes && !url.endsWith('/codec/decode') });
       }
     }
     return ops;
