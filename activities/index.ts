@@ -13,6 +13,7 @@ import { entityActivities } from './entities';
 import { awaitSyncActivities } from './await-sync';
 import { securityGroupActivities } from './security-group';
 import { preflightActivities } from './preflight';
+import { auditActivities } from './audit';
 
 export interface ActivityDeps {
   /** Temporal client for the entity activities; connected lazily from config.temporal when absent. */
@@ -44,6 +45,7 @@ export function createActivities(config: Config, deps: ActivityDeps = {}) {
     ...entities,
     // The readiness checks sign in afresh on each run (activities/preflight-run.ts), sharing nothing.
     ...preflightActivities(config),
+    ...auditActivities(config, { tokens, graph, dataverse, client: getClient }),
     /**
      * Dataverse's PATCH of the access mode; with `releaseSlot`, once the mode is 4 (Dataverse
      * counts the user from then on) the run's slot goes back to the admission entity in the same

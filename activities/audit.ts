@@ -1,0 +1,185 @@
+// The drift audit's and the inventory's one read (workflows/audit.ts decides on it, with
+// workflows/audit-rules.ts): every non-interactive, non-application user of the environment from
+// Dataverse, each joined with its Entra account from Graph, and the users this service
+// provisioned (its succeeded requests, from Temporal) with their systemusers read by id, since a
+// user whose mode was reverted is no longer in a mode-4 listing.
+import type { Client as GraphClient } from '@microsoft/microsoft-graph-client';
+import type { SubscribedSku, User } from '@microsoft/microsoft-graph-types';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
+import type { TokenSource } from './credential';
+import type { DataverseActivities } from './dataverse';
+import { environmentOf } from './environments';
+import { fromGraphError } from './errors';
+import { ACCOUNT_MARK } from './graph';
+import { requestJson } from './http';
+import type { AuditSnapshot, ObservedUser } from '../workflows/audit-types';
+import { WORKFLOW_TYPE, type ProvisionResult } from '../workflows/types';
+
+const ACCOUNT_FIELDS =
+  'id,userPrincipalName,accountEnabled,assignedLicenses,passwordPolicies,lastPasswordChangeDateTime,employeeType,companyName';
+
+interface Row {
+  systemuserid: string;
+  azureactivedirectoryobjectid: string | null;
+  domainname: string;
+  accessmode: number;
+  isdisabled?: boolean;
+}
+
+/** A succeeded provisioning request: what its result says it made. */
+interface Provisioned {
+  requestId: string;
+  systemUserId: string;
+  entraObjectId: string;
+}
+
+export function auditActivities(
+  config: Config,
+  deps: { tokens: TokenSource; graph: GraphClient; dataverse: DataverseActivities; client: () => Promise<Client> },
+) {
+  const { tokens, graph, dataverse } = deps;
+
+  /** Every mode-4 user that is not an application user, following Dataverse's next links. */
+  async function listNonInteractive(environment: string): Promise<Row[]> {
+    const env = environmentOf(config, environment);
+    const token = await tokens.token(env.dataverseUrl);
+    const filter = encodeURIComponent('accessmode eq 4 and applicationid eq null');
+    let url: string | undefined =
+      `${env.dataverseUrl}/api/data/v9.2/systemusers` +
+      `?$select=systemuserid,azureactivedirectoryobjectid,domainname,accessmode,isdisabled&$filter=${filter}`;
+    const rows: Row[] = [];
+    while (url) {
+      const { body }: { body: { value: Row[]; '@odata.nextLink'?: string } } = await requestJson({
+        service: 'dataverse',
+        method: 'GET',
+        url,
+        token,
+        headers: { Prefer: 'odata.maxpagesize=500' },
+      });
+      rows.push(...body.value);
+      url = body['@odata.nextLink'];
+    }
+    return rows;
+  }
+
+  async function account(id: string): Promise<User | null> {
+    try {
+      return (await graph
+        .api(`/users/${encodeURIComponent(id)}`)
+        .select(ACCOUNT_FIELDS)
+        .get()) as User;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return null;
+      throw fromGraphError(err) ?? err;
+    }
+  }
+
+  /** This worker's succeeded provisioning requests in the environment, by Entra object id. */
+  async function provisioned(environment: string): Promise<Map<string, Provisioned>> {
+    const c = await deps.client();
+    const query =
+      `WorkflowType = '${WORKFLOW_TYPE}' AND NiuEnvironment = '${environment}' AND ` +
+      `ExecutionStatus = 'Completed' AND TaskQueue = '${config.temporal.taskQueue}'`;
+    const byAccount = new Map<string, Provisioned>();
+    for await (const run of c.workflow.list({ query })) {
+      const result = (await c.workflow.getHandle(run.workflowId, run.runId).result()) as ProvisionResult;
+      // The newest first: an older run of the same account does not replace it.
+      if (!byAccount.has(result.entraObjectId)) {
+        byAccount.set(result.entraObjectId, {
+          requestId: run.workflowId,
+          systemUserId: result.systemUserId,
+          entraObjectId: result.entraObjectId,
+        });
+      }
+    }
+    return byAccount;
+  }
+
+  return {
+    async readAuditSnapshot(input: { environment: string }): Promise<AuditSnapshot> {
+      const env = environmentOf(config, input.environment);
+      const [rows, made, capacity, skus] = await Promise.all([
+        listNonInteractive(env.name),
+        provisioned(env.name),
+        dataverse.readEnvironmentCapacity({ environment: env.name }),
+        graph.api('/subscribedSkus').get() as Promise<{ value: SubscribedSku[] }>,
+      ]);
+      const skuNames = new Map(skus.value.map((s) => [s.skuId ?? '', s.skuPartNumber ?? s.skuId ?? '']));
+      const observe = async (
+        row: Row | null,
+        mine: Provisioned | undefined,
+        entraObjectId: string | null,
+      ): Promise<ObservedUser> => {
+        const user = entraObjectId ? await account(entraObjectId) : null;
+        return {
+          systemUserId: row?.systemuserid ?? null,
+          entraObjectId,
+          userPrincipalName: user?.userPrincipalName ?? row?.domainname ?? entraObjectId ?? '',
+          accessMode: row ? row.accessmode : null,
+          isDisabled: row?.isdisabled ?? false,
+          listed: row !== null && row.accessmode === 4,
+          account: user
+            ? {
+                accountEnabled: user.accountEnabled !== false,
+                licenses: (user.assignedLicenses ?? []).map((l) => skuNames.get(l.skuId ?? '') ?? l.skuId ?? ''),
+                passwordPolicies: user.passwordPolicies ?? null,
+                lastPasswordChangeDateTime: user.lastPasswordChangeDateTime ?? null,
+                marked:
+                  user.employeeType === ACCOUNT_MARK.employeeType && user.companyName === ACCOUNT_MARK.companyName,
+              }
+            : null,
+          requestId: mine?.requestId ?? null,
+        };
+      };
+      const listedIds = new Set(rows.map((r) => r.systemuserid));
+      const users = await Promise.all([
+        ...rows.map((r) => {
+          const id = r.azureactivedirectoryobjectid?.toLowerCase() ?? null;
+          return observe(r, id ? made.get(id) : undefined, id);
+        }),
+        // This service's users that are not in the listing: their systemuser read by id.
+        ...[...made.values()]
+          .filter((m) => !listedIds.has(m.systemUserId))
+          .map(async (m) => {
+            const su = await dataverse.readSystemUser({ environment: env.name, systemUserId: m.systemUserId }).then(
+              (s) => s,
+              (err: unknown) => {
+                if ((err as { type?: string }).type === 'not-found') return null;
+                throw err;
+              },
+            );
+            const row: Row | null = su
+              ? {
+                  systemuserid: su.systemUserId,
+                  azureactivedirectoryobjectid: m.entraObjectId,
+                  domainname: '',
+                  accessmode: su.accessMode,
+                  isdisabled: su.isDisabled,
+                }
+              : null;
+            return observe(row, m, m.entraObjectId);
+          }),
+      ]);
+      // A managed user whose account and systemuser are both gone has no name left but its request's.
+      for (const u of users)
+        if (!u.userPrincipalName.includes('@') && u.requestId) u.userPrincipalName = upnOf(u.requestId);
+      return {
+        environment: env.name,
+        readAt: new Date().toISOString(),
+        limit: capacity.limit,
+        used: capacity.used,
+        licenseSku: env.licenseSku,
+        repair: env.auditRepair,
+        passwordMaxAgeDays: config.audit.passwordMaxAgeDays,
+        passwordWarningDays: config.audit.passwordWarningDays,
+        users,
+      };
+    },
+  };
+}
+
+/** The UPN in a request id (`niu:{environment}:{upn}`, workflows/types.ts workflowIdFor). */
+function upnOf(requestId: string): string {
+  return requestId.split(':').slice(2).join(':');
+}
