@@ -10,6 +10,11 @@
 // and deleted the account, it would pull it from under the other. So requests for one account
 // run one after the other, first come first served, and every run sees a quiet account.
 //
+// Lock-only requests (`needsSlot: false`) take the same lock in the same queue but no slot: runs
+// that change an account without adding it to any environment's count (deprovisioning, password
+// rotation, repairs) must not race a provisioning of the account, yet must not wait for capacity
+// nor be refused when an environment is full.
+//
 // Why slots: the limit is per environment, and "read the count, take a slot" must be atomic
 // across all requests. A run holds its slot until it has set access mode 4 (from then on
 // Dataverse counts it) or until it ends; between the two it is counted twice, which errs on the
@@ -42,7 +47,9 @@ export interface RunRef {
  */
 export const REUSE_READ_MS = 2_000;
 
-const accountOf = (r: AdmissionRequest): string => r.userPrincipalName.toLowerCase();
+export const accountOf = (r: AdmissionRequest): string => r.userPrincipalName.toLowerCase();
+/** Whether req asks for a slot too (every request but the lock-only ones). */
+export const needsSlot = (r: AdmissionRequest): boolean => r.needsSlot !== false;
 const refOf = ({ workflowId, runId }: AdmissionRequest): RunRef => ({ workflowId, runId });
 
 export class AdmissionRules {
@@ -130,6 +137,14 @@ export class AdmissionRules {
       this.promote(accountOf(req));
     }
     return { granted, limit: figures.limit, used: figures.used, reserved };
+  }
+
+  /**
+   * Grants a lock-only request (`needsSlot: false`) its account's lock, once `queue` found the
+   * account free: nothing to count, so nothing to read and never a refusal.
+   */
+  grantLock(req: AdmissionRequest): void {
+    this.locks.set(accountOf(req), req);
   }
 
   /**

@@ -28,7 +28,7 @@ export class AdmissionTicket {
     // retried request may be answered twice; the first decision counts.
     setHandler(admissionSignal, (message) => {
       if (message.outcome === 'queued') this.queuedAt ??= message.position;
-      else this.decided ??= message.decision;
+      else if (message.outcome === 'decided') this.decided ??= message.decision;
     });
   }
 

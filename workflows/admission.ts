@@ -1,5 +1,6 @@
 // `admission`: ONE long-lived entity workflow per task queue (id `niu-admission`) that admits
-// provisioning runs to their account's lock and a slot of their environment's limit. The rules
+// provisioning runs to their account's lock and a slot of their environment's limit, and other
+// runs to the account's lock alone (workflows/account-lock.ts). The rules
 // are in workflows/admission-rules.ts; this workflow passes messages to them, does the I/O they
 // need (local activities), and carries their state across continue-as-new.
 //
@@ -18,7 +19,7 @@ import {
 } from '@temporalio/workflow';
 import { admissionReservationsQuery, admitSignal, releaseAdmissionSignal } from './definitions';
 import { closedRuns, deliverAdmissions, readEnvironmentCapacity } from './entity-local-activities';
-import { AdmissionRules, type AdmissionState, type RunRef } from './admission-rules';
+import { accountOf, AdmissionRules, needsSlot, type AdmissionState, type RunRef } from './admission-rules';
 import { WorkflowMutex } from './mutex';
 import type { AdmissionMessage, AdmissionRequest, EnvironmentCapacity } from './types';
 
@@ -77,8 +78,22 @@ export async function admission(state: AdmissionState = {}): Promise<void> {
         const holder = rules.holderToCheck(req);
         if (holder) await forgetClosed([holder]);
         const position = rules.queue(req);
+        const lockOnly = !needsSlot(req);
         if (position !== null) {
-          answers.push({ request: req, message: { requestId: req.requestId, outcome: 'queued', position } });
+          const account = lockOnly ? { account: accountOf(req) } : {};
+          answers.push({
+            request: req,
+            message: { requestId: req.requestId, outcome: 'queued', position, ...account },
+          });
+          continue;
+        }
+        if (lockOnly) {
+          // The lock alone: nothing to count, so no read and no refusal.
+          rules.grantLock(req);
+          answers.push({
+            request: req,
+            message: { requestId: req.requestId, outcome: 'locked', account: accountOf(req) },
+          });
           continue;
         }
         let f = await figures(req.environment);

@@ -206,6 +206,11 @@ export interface AdmissionRequest {
   runId: string;
   environment: string;
   userPrincipalName: string;
+  /**
+   * false: the account's lock only, no slot (runs that never add a user to an environment's
+   * count: deprovisioning, password rotation, repairs; workflows/account-lock.ts). Absent: both.
+   */
+  needsSlot?: boolean;
 }
 
 /** The entity's decision on a request. */
@@ -220,11 +225,15 @@ export interface CapacityDecision {
 
 /**
  * The admission entity's answers, its `admission` signal to the run: `queued` while another
- * request for the same account holds the lock (sent once, on queueing), then `decided`.
+ * request for the same account holds the lock (sent once, on queueing), then `decided`, or
+ * `locked` for a lock-only request (`needsSlot: false`). A lock-only request's answers name the
+ * account (lower-case UPN): a run that takes several accounts' locks one after the other tells a
+ * late answer about an earlier account from the one it waits for.
  */
 export type AdmissionMessage =
-  | { requestId: string; outcome: 'queued'; position: number }
-  | { requestId: string; outcome: 'decided'; decision: CapacityDecision };
+  | { requestId: string; outcome: 'queued'; position: number; account?: string }
+  | { requestId: string; outcome: 'decided'; decision: CapacityDecision }
+  | { requestId: string; outcome: 'locked'; account: string };
 
 /** The run's `releaseAdmission` signal: the capacity slot only (mode 4 set), or everything (the run ends). */
 export interface AdmissionRelease {

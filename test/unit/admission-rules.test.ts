@@ -1,6 +1,6 @@
 // The admission entity's rules (workflows/admission-rules.ts), without a Temporal server: the
 // limit, first come first served per account, releases, and runs that closed while holding.
-import { AdmissionRules, REUSE_READ_MS } from '../../workflows/admission-rules';
+import { AdmissionRules, needsSlot, REUSE_READ_MS } from '../../workflows/admission-rules';
 import type { AdmissionRequest, CapacityDecision } from '../../workflows/types';
 
 let runs = 0;
@@ -119,6 +119,83 @@ describe('one request per account at a time, first come first served', () => {
     });
     expect(rules.holdersOfWaitedAccounts()).toEqual([{ workflowId: holder.workflowId, runId: holder.runId }]);
     expect(rules.takeReady().map((r) => r.userPrincipalName)).toEqual(['free@contoso.onmicrosoft.com']);
+  });
+});
+
+/** A lock-only request (deprovisioning, rotation, repairs) for `name`, from a workflow of another id. */
+function lockOnly(name: string, env = 'contoso-prod') {
+  return { ...req(name, env, `niu-deprovision:${env}:${name}@contoso.onmicrosoft.com`), needsSlot: false };
+}
+
+/** Queues or grants a lock-only request as the entity does. */
+function askLock(rules: AdmissionRules, r: AdmissionRequest): { locked: true } | { queued: number } {
+  const position = rules.queue(r);
+  if (position !== null) return { queued: position };
+  rules.grantLock(r);
+  return { locked: true };
+}
+
+describe('lock-only requests', () => {
+  test('need no slot: granted the lock on a full environment, counted in no reservation', () => {
+    const rules = new AdmissionRules();
+    expect(ask(rules, req('a'), { limit: 1, used: 0 }).granted).toBe(true);
+    const b = lockOnly('b');
+    expect(needsSlot(b)).toBe(false);
+    expect(needsSlot(req('c'))).toBe(true);
+    expect(askLock(rules, b)).toEqual({ locked: true });
+    expect(rules.reservations()).toEqual({ reserved: 1, holders: [req('a').requestId] });
+    expect(rules.state().locks['b@contoso.onmicrosoft.com']).toEqual(b);
+  });
+
+  test('a provisioning queues behind a lock-only holder of its account, and gets its slot after it', () => {
+    const rules = new AdmissionRules();
+    const holder = lockOnly('svc');
+    const provisioning = req('SVC', 'contoso-test');
+    expect(askLock(rules, holder)).toEqual({ locked: true });
+    expect(ask(rules, provisioning)).toEqual({ queued: 1 });
+    rules.release({ requestId: holder.requestId, runId: holder.runId, lock: true });
+    expect(rules.takeReady()).toEqual([provisioning]);
+    expect(ask(rules, provisioning, { limit: 1, used: 0 }).granted).toBe(true);
+  });
+
+  test('a lock-only request queues behind a provisioning, and behind earlier waiters, in arrival order', () => {
+    const rules = new AdmissionRules();
+    const provisioning = req('svc');
+    const [first, second] = [lockOnly('svc'), lockOnly('svc', 'contoso-test')];
+    ask(rules, provisioning);
+    expect(askLock(rules, first)).toEqual({ queued: 1 });
+    expect(askLock(rules, second)).toEqual({ queued: 2 });
+    // The provisioning gives its slot back (mode 4 set): it still holds the account.
+    rules.release({ requestId: provisioning.requestId, runId: provisioning.runId, lock: false });
+    expect(rules.takeReady()).toEqual([]);
+    rules.release({ requestId: provisioning.requestId, runId: provisioning.runId, lock: true });
+    expect(rules.takeReady()).toEqual([first]);
+    expect(askLock(rules, first)).toEqual({ locked: true });
+    expect(askLock(rules, second)).toEqual({ queued: 1 });
+  });
+
+  test('a lock-only run that closed while holding passes the account on; one that gives up waiting leaves the queue', () => {
+    const rules = new AdmissionRules();
+    const [holder, gaveUp, next] = [lockOnly('svc'), lockOnly('svc', 'contoso-test'), req('svc', 'contoso-dev')];
+    askLock(rules, holder);
+    askLock(rules, gaveUp);
+    ask(rules, next);
+    // Cancelled while waiting: its release names no lock it holds, and takes it out of the queue.
+    rules.release({ requestId: gaveUp.requestId, runId: gaveUp.runId, lock: true });
+    expect(rules.state().waiting).toEqual([next]);
+    rules.forget(holder.requestId); // terminated from outside
+    expect(rules.takeReady()).toEqual([next]);
+  });
+
+  test('one run may take two accounts one after the other', () => {
+    const rules = new AdmissionRules();
+    const first = lockOnly('a');
+    const second = { ...first, userPrincipalName: 'b@contoso.onmicrosoft.com' };
+    askLock(rules, first);
+    rules.release({ requestId: first.requestId, runId: first.runId, lock: true });
+    expect(askLock(rules, second)).toEqual({ locked: true });
+    expect(Object.keys(rules.state().locks)).toEqual(['b@contoso.onmicrosoft.com']);
+    expect(askLock(rules, req('a'))).toEqual({ locked: true });
   });
 });
 
