@@ -1,6 +1,7 @@
 // Shared types of the live inventory and the drift audit: the finding kinds and the item fields
 // are contracts (docs/api.md); the API, the worker, the CLI and the workflows read them from here.
 // Deterministic code only: no I/O, no Node built-ins.
+import { TASK_QUEUE } from './types';
 
 /** What the audit can find, in the order a report lists them. */
 export const FINDING_KINDS = [
@@ -27,8 +28,12 @@ export const AUDIT_PROGRESS_QUERY = 'progress';
  * names the queue, as the admission entity's does (workflows/types.ts admissionWorkflowId): test
  * files run their own workers against one dev server and must not share or delete each other's.
  */
-export function auditSchedulePrefix(taskQueue: string, defaultQueue: string): string {
-  return `niu-audit${taskQueue !== defaultQueue ? `@${taskQueue}` : ''}:`;
+export function auditSchedulePrefix(taskQueue: string): string {
+  return `niu-audit${taskQueue !== TASK_QUEUE ? `@${taskQueue}` : ''}:`;
+}
+
+export function auditScheduleId(environment: string, taskQueue: string): string {
+  return `${auditSchedulePrefix(taskQueue)}${environment}`;
 }
 
 /** One user as the audit saw it, before any decision (activities/audit.ts reads it). */

@@ -3,3 +3,4 @@ export { provisionNonInteractiveUser } from './provision';
 export { admission } from './admission';
 export { readEnvironmentCapacity } from './read-capacity';
 export { checkEnvironmentReadiness } from './readiness';
+export { auditEnvironment, readInventory } from './audit';
