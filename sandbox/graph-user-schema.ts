@@ -35,6 +35,7 @@ export const USER_SCHEMA: EntitySchema = {
   userType: 'string',
   passwordPolicies: 'string',
   createdDateTime: 'datetime',
+  lastPasswordChangeDateTime: 'datetime',
   businessPhones: 'collection',
   assignedLicenses: 'collection',
   'assignedLicenses/skuId': 'guid',
@@ -65,7 +66,7 @@ const WRITABLE = new Set<string>([
   'businessPhones',
   'passwordPolicies',
 ]);
-const READ_ONLY = new Set(['id', 'assignedLicenses', 'createdDateTime', 'userType']);
+const READ_ONLY = new Set(['id', 'assignedLicenses', 'createdDateTime', 'lastPasswordChangeDateTime', 'userType']);
 
 /** What GET /users returns without $select (Graph v1.0's default set). */
 const DEFAULT_USER_PROPERTIES = [

@@ -45,6 +45,8 @@ export function createUser(ctx: Ctx, deps: GraphDeps): Reply {
       id: randomUUID(),
       userPrincipalName: body.userPrincipalName as string,
       assignedLicenses: [],
+      // Set with the first password, and again with each new one (Graph returns it on $select only).
+      lastPasswordChangeDateTime: new Date(ctx.now).toISOString(),
     },
     password,
     createdAt: ctx.now,
@@ -156,7 +158,10 @@ export function updateUser(ctx: Ctx, deps: GraphDeps, key: string): Reply {
   const { password } = validateUserBody(ctx, deps, body, u);
   const wasEnabled = u.user.accountEnabled;
   applyUserBody(u, body);
-  if (password !== null) u.password = password;
+  if (password !== null) {
+    u.password = password;
+    u.user.lastPasswordChangeDateTime = new Date(ctx.now).toISOString();
+  }
   if (u.user.accountEnabled !== wasEnabled) u.changedAt = ctx.now;
   deps.store.changed();
   return empty(204);

@@ -6,6 +6,8 @@ import type { Config } from '../../config';
 import type { TokenVerifier } from '../auth';
 import type { NonInteractiveUserService } from '../service';
 import type { TemporalGateway } from '../temporal';
+import type { AuditService } from '../audit';
+import { auditRoutes } from './audit';
 import { codecRoutes } from './codec';
 import { environmentRoutes } from './environments';
 import { healthRoutes } from './health';
@@ -14,12 +16,13 @@ import { nonInteractiveUserRoutes } from './non-interactive-users';
 export interface RouteOptions {
   config: Config;
   service: NonInteractiveUserService;
+  audit: AuditService;
   temporal: TemporalGateway;
   /** For the codec routes, which authenticate in their own way (api/routes/codec.ts). */
   verifier: TokenVerifier;
 }
 
-export const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config, service, temporal, verifier }) => {
+export const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config, service, audit, temporal, verifier }) => {
   await app.register(healthRoutes, { temporal });
   if (config.codec) await app.register(codecRoutes, { codec: config.codec, verifier });
   await app.register(
@@ -30,6 +33,7 @@ export const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { con
         environments: config.environments,
         publicUrl: config.api.publicUrl,
       });
+      await v1.register(auditRoutes, { audit, publicUrl: config.api.publicUrl });
     },
     { prefix: '/v1' },
   );
