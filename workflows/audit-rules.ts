@@ -55,10 +55,10 @@ export function userFindings(snapshot: AuditSnapshot, u: ObservedUser, now: numb
   if (u.systemUserId !== null && u.isDisabled) out.push(['systemuser-disabled', 'the Dataverse user is disabled']);
   const age = passwordAgeDays(u, now);
   if (age !== null && age >= snapshot.passwordMaxAgeDays - snapshot.passwordWarningDays) {
-    const left = Math.floor(snapshot.passwordMaxAgeDays - age);
+    const left = Math.round(snapshot.passwordMaxAgeDays - age);
     out.push([
       'password-expiring',
-      left < 0
+      age > snapshot.passwordMaxAgeDays
         ? `the password is ${Math.floor(age)} days old: past the ${snapshot.passwordMaxAgeDays}-day maximum`
         : `the password is ${Math.floor(age)} days old: it expires in about ${left} days`,
     ]);
