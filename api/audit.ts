@@ -158,7 +158,12 @@ export class AuditService {
   async trigger(environment: string): Promise<{ requestedAt: string }> {
     this.known(environment);
     return this.temporal.run(async (client) => {
-      await this.describe(client, environment);
+      const d = await this.describe(client, environment);
+      // A run's id is the schedule's id and the second it starts at: a second trigger within the
+      // same second as the last action would get the same id, and the schedule drops it.
+      const last = Math.max(0, ...d.info.recentActions.map((a) => a.takenAt.getTime()));
+      const wait = last + 1_100 - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const requestedAt = new Date().toISOString();
       await client.schedule.getHandle(this.scheduleId(environment)).trigger(ScheduleOverlapPolicy.BUFFER_ONE);
       return { requestedAt };
