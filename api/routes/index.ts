@@ -22,7 +22,10 @@ export interface RouteOptions {
   verifier: TokenVerifier;
 }
 
-export const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config, service, audit, temporal, verifier }) => {
+export const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (
+  app,
+  { config, service, audit, temporal, verifier },
+) => {
   await app.register(healthRoutes, { temporal });
   if (config.codec) await app.register(codecRoutes, { codec: config.codec, verifier });
   await app.register(
