@@ -10,8 +10,7 @@ import type { Config } from '../config';
 import type { TokenSource } from './credential';
 import type { DataverseActivities } from './dataverse';
 import { environmentOf } from './environments';
-import { fromGraphError } from './errors';
-import { ACCOUNT_MARK } from './graph';
+import { ACCOUNT_MARK, readGraphUser } from './graph';
 import { requestJson } from './http';
 import type { AuditSnapshot, ObservedUser } from '../workflows/audit-types';
 import { WORKFLOW_TYPE, type ProvisionResult } from '../workflows/types';
@@ -63,17 +62,7 @@ export function auditActivities(
     return rows;
   }
 
-  async function account(id: string): Promise<User | null> {
-    try {
-      return (await graph
-        .api(`/users/${encodeURIComponent(id)}`)
-        .select(ACCOUNT_FIELDS)
-        .get()) as User;
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return null;
-      throw fromGraphError(err) ?? err;
-    }
-  }
+  const account = (id: string): Promise<User | null> => readGraphUser(graph, id, ACCOUNT_FIELDS);
 
   /** This worker's succeeded provisioning requests in the environment, by Entra object id. */
   async function provisioned(environment: string): Promise<Map<string, Provisioned>> {

@@ -96,18 +96,21 @@ function statusOf(err: unknown): number | undefined {
   return typeof s === 'number' ? s : undefined;
 }
 
-export function graphActivities(config: Config, graph: Client, passwords: PasswordStore) {
-  async function findUser(idOrUpn: string): Promise<User | null> {
-    try {
-      return (await graph
-        .api(`/users/${encodeURIComponent(idOrUpn)}`)
-        .select(USER_FIELDS)
-        .get()) as User;
-    } catch (err) {
-      if (statusOf(err) === 404) return null;
-      throw fromGraphError(err) ?? err;
-    }
+/** A user by object id or UPN with the `select`ed properties; null when Graph has none. */
+export async function readGraphUser(graph: Client, idOrUpn: string, select: string): Promise<User | null> {
+  try {
+    return (await graph
+      .api(`/users/${encodeURIComponent(idOrUpn)}`)
+      .select(select)
+      .get()) as User;
+  } catch (err) {
+    if (statusOf(err) === 404) return null;
+    throw fromGraphError(err) ?? err;
   }
+}
+
+export function graphActivities(config: Config, graph: Client, passwords: PasswordStore) {
+  const findUser = (idOrUpn: string): Promise<User | null> => readGraphUser(graph, idOrUpn, USER_FIELDS);
 
   // A SKU's id never changes (it names the product, the same in every tenant): once read, the
   // license's removal needs no read of the subscriptions. Its seat counts do change, so the

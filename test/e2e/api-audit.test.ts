@@ -2,10 +2,12 @@
 // (contoso-prod with auditRepair on): the routes and their errors, an audit run now through the
 // schedule and followed to its end, its findings as metrics, and the command-line client's
 // `inventory` and `audit --run`.
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { useApiStack } from '../helpers/api-stack';
-import { eventually } from '../helpers/api';
+import { runCli } from '../helpers/cli';
+import { call, eventually } from '../helpers/api';
+import { buildApp } from '../../api/app';
+import { loadConfig } from '../../config';
+import { freePort } from '../../scripts/ports';
 import { graphClient } from '../helpers/sandbox';
 import { sandboxView } from '../helpers/worker';
 import { auditEnvironmentsFile, createUnmanagedUser, setAccessModeInDataverse } from '../helpers/drift';
@@ -13,7 +15,6 @@ import type { AuditView } from '../../api/audit';
 import type { Inventory } from '../../workflows/audit-types';
 import type { StatusDocument } from '../../workflows/types';
 
-const root = path.resolve(__dirname, '../..');
 const e2e = useApiStack({
   name: 'audit',
   env: (sandbox) => ({ ENVIRONMENTS_FILE: auditEnvironmentsFile(sandbox.url, { 'contoso-prod': true }) }),
@@ -21,20 +22,7 @@ const e2e = useApiStack({
 const MANAGED = 'svc-e2e-audit@contoso.onmicrosoft.com';
 const BY_HAND = 'by-hand-e2e@contoso.onmicrosoft.com';
 
-const cli = (args: string[]) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'cli/main.ts', ...args],
-      { cwd: root, env: { ...process.env, ...e2e.stack.env, NIU_POLL_MS: '200' }, timeout: 120_000 },
-      (err, stdout, stderr) =>
-        resolve({
-          code: err ? ((err as { code?: number }).code ?? 1) : 0,
-          stdout: String(stdout),
-          stderr: String(stderr),
-        }),
-    );
-  });
+const cli = (args: string[]) => runCli(e2e.stack.env, args);
 
 let managed: StatusDocument;
 beforeAll(async () => {
@@ -148,4 +136,36 @@ test('command-line client: inventory, and audit --run followed to its end', asyn
   expect(run.stdout).toMatch(/schedule niu-audit@.*:contoso-prod: every 3600 s, active/);
 
   expect((await cli(['audit'])).code).toBe(2);
+});
+
+test('the inventory is 503 within its bound when no worker answers (a task queue no worker polls)', async () => {
+  const config = loadConfig({
+    ...process.env,
+    ...e2e.stack.env,
+    TEMPORAL_TASK_QUEUE: `niu-test-nobody-${process.pid}`,
+    API_PORT: String(await freePort()),
+    LOG_LEVEL: 'silent',
+  });
+  const app = await buildApp({ config, audit: { inventoryTimeoutMs: 2_000 } });
+  await app.listen({ host: config.api.host, port: config.api.port });
+  try {
+    const res = await call<{ type: string }>(
+      config.api.publicUrl,
+      'GET',
+      '/v1/environments/contoso-prod/non-interactive-users',
+      { token: e2e.reader },
+    );
+    expect(res.status).toBe(503);
+    expect(res.body.type).toMatch(/inventory-unavailable/);
+    expect(res.headers.get('retry-after')).toBeTruthy();
+    expect(res.ms).toBeLessThan(2_000 + 5_000);
+    // No worker on that queue ever made its schedule either.
+    const audit = await call<{ type: string }>(config.api.publicUrl, 'GET', '/v1/environments/contoso-prod/audit', {
+      token: e2e.reader,
+    });
+    expect(audit.status).toBe(404);
+    expect(audit.body.type).toMatch(/audit-not-scheduled/);
+  } finally {
+    await app.close();
+  }
 });
