@@ -2,12 +2,9 @@
 // (contoso-prod with auditRepair on): the routes and their errors, an audit run now through the
 // schedule and followed to its end, its findings as metrics, and the command-line client's
 // `inventory` and `audit --run`.
-import { useApiStack } from '../helpers/api-stack';
+import { useApiStack, withApiWithoutWorker } from '../helpers/api-stack';
 import { runCli } from '../helpers/cli';
 import { call, eventually } from '../helpers/api';
-import { buildApp } from '../../api/app';
-import { loadConfig } from '../../config';
-import { freePort } from '../../scripts/ports';
 import { graphClient } from '../helpers/sandbox';
 import { sandboxView } from '../helpers/worker';
 import { auditEnvironmentsFile, createUnmanagedUser, setAccessModeInDataverse } from '../helpers/drift';
@@ -139,33 +136,19 @@ test('command-line client: inventory, and audit --run followed to its end', asyn
 });
 
 test('the inventory is 503 within its bound when no worker answers (a task queue no worker polls)', async () => {
-  const config = loadConfig({
-    ...process.env,
-    ...e2e.stack.env,
-    TEMPORAL_TASK_QUEUE: `niu-test-nobody-${process.pid}`,
-    API_PORT: String(await freePort()),
-    LOG_LEVEL: 'silent',
-  });
-  const app = await buildApp({ config, audit: { inventoryTimeoutMs: 2_000 } });
-  await app.listen({ host: config.api.host, port: config.api.port });
-  try {
-    const res = await call<{ type: string }>(
-      config.api.publicUrl,
-      'GET',
-      '/v1/environments/contoso-prod/non-interactive-users',
-      { token: e2e.reader },
-    );
+  await withApiWithoutWorker(e2e.stack, { audit: { inventoryTimeoutMs: 2_000 } }, async (url) => {
+    const res = await call<{ type: string }>(url, 'GET', '/v1/environments/contoso-prod/non-interactive-users', {
+      token: e2e.reader,
+    });
     expect(res.status).toBe(503);
     expect(res.body.type).toMatch(/inventory-unavailable/);
     expect(res.headers.get('retry-after')).toBeTruthy();
     expect(res.ms).toBeLessThan(2_000 + 5_000);
     // No worker on that queue ever made its schedule either.
-    const audit = await call<{ type: string }>(config.api.publicUrl, 'GET', '/v1/environments/contoso-prod/audit', {
+    const audit = await call<{ type: string }>(url, 'GET', '/v1/environments/contoso-prod/audit', {
       token: e2e.reader,
     });
     expect(audit.status).toBe(404);
     expect(audit.body.type).toMatch(/audit-not-scheduled/);
-  } finally {
-    await app.close();
-  }
+  });
 });
