@@ -46,6 +46,20 @@ test('before any audit: 200 with no findings, and the schedule', async () => {
   expect(Date.parse(res.body.schedule.nextRunAt!)).toBeGreaterThan(Date.now());
 });
 
+test('the environments list says where repair is on and links the inventory and the audit', async () => {
+  const res = await e2e.api<{ items: { name: string; auditRepair: boolean; links: Record<string, string> }[] }>(
+    'GET',
+    '/v1/environments',
+  );
+  const byName = Object.fromEntries(res.body.items.map((e) => [e.name, e]));
+  expect(byName['contoso-prod']).toMatchObject({ auditRepair: true });
+  expect(byName['contoso-test']).toMatchObject({ auditRepair: false });
+  expect(byName['contoso-prod']!.links).toMatchObject({
+    inventory: `${e2e.stack.apiUrl}/v1/environments/contoso-prod/non-interactive-users`,
+    audit: `${e2e.stack.apiUrl}/v1/environments/contoso-prod/audit`,
+  });
+});
+
 test('errors: unknown environment 404, a reader may not run an audit, problem+json', async () => {
   for (const route of ['audit', 'non-interactive-users']) {
     const res = await e2e.api('GET', `/v1/environments/nowhere/${route}`);
