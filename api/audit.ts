@@ -95,44 +95,43 @@ export class AuditService {
 
   async latest(environment: string): Promise<AuditView> {
     this.known(environment);
-    return this.temporal.run(async (client) => {
-      const d = await this.describe(client, environment);
-      const every = d.spec.intervals?.[0]?.every ?? null;
-      const seconds = every === null ? null : Math.round(Number(every) / 1000);
-      const runningId = d.info.runningActions[0]?.workflow.workflowId ?? null;
-      const progress = runningId
-        ? await client.workflow
-            .getHandle(runningId)
-            .query<AuditProgress>(AUDIT_PROGRESS_QUERY)
-            .catch(() => null)
-        : null;
-      const report = await this.latestReport(client, d);
-      return {
-        environment,
-        startedAt: report?.report.startedAt ?? null,
-        completedAt: report?.report.completedAt ?? null,
-        workflowId: report?.workflowId ?? null,
-        repair: report?.report.repair ?? null,
-        findings: (report?.report.findings ?? []).map(
-          ({ kind, userPrincipalName, systemUserId, repaired, detail }) => ({
-            kind,
-            userPrincipalName,
-            systemUserId,
-            repaired,
-            detail,
-          }),
-        ),
-        running: runningId ? { workflowId: runningId, progress } : null,
-        schedule: {
-          id: this.scheduleId(environment),
-          interval: seconds === null ? null : `PT${seconds}S`,
-          intervalSeconds: seconds,
-          paused: d.state.paused,
-          note: d.state.note ?? null,
-          nextRunAt: d.info.nextActionTimes[0]?.toISOString() ?? null,
-        },
-      };
+    const { d, report } = await this.temporal.run(async (client) => {
+      const described = await this.describe(client, environment);
+      return { d: described, report: await this.latestReport(client, described) };
     });
+    const every = d.spec.intervals?.[0]?.every ?? null;
+    const seconds = every === null ? null : Math.round(Number(every) / 1000);
+    const runningId = d.info.runningActions[0]?.workflow.workflowId ?? null;
+    // Apart, and briefly bounded: a running audit whose worker is gone never answers, and the
+    // rest of the answer does not need it.
+    const progress = runningId
+      ? await this.temporal
+          .run((client) => client.workflow.getHandle(runningId).query<AuditProgress>(AUDIT_PROGRESS_QUERY), 2_000)
+          .catch(() => null)
+      : null;
+    return {
+      environment,
+      startedAt: report?.report.startedAt ?? null,
+      completedAt: report?.report.completedAt ?? null,
+      workflowId: report?.workflowId ?? null,
+      repair: report?.report.repair ?? null,
+      findings: (report?.report.findings ?? []).map(({ kind, userPrincipalName, systemUserId, repaired, detail }) => ({
+        kind,
+        userPrincipalName,
+        systemUserId,
+        repaired,
+        detail,
+      })),
+      running: runningId ? { workflowId: runningId, progress } : null,
+      schedule: {
+        id: this.scheduleId(environment),
+        interval: seconds === null ? null : `PT${seconds}S`,
+        intervalSeconds: seconds,
+        paused: d.state.paused,
+        note: d.state.note ?? null,
+        nextRunAt: d.info.nextActionTimes[0]?.toISOString() ?? null,
+      },
+    };
   }
 
   /** The newest of the schedule's recent audits that completed, with its report. */

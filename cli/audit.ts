@@ -6,8 +6,10 @@
 // other commands: 0 done, 3 API or network error.
 import type { AuditView } from '../api/audit';
 import type { Inventory } from '../workflows/audit-types';
-import { api, problemError, type Context } from './http';
+import { api, CliError, problemError, type Context } from './http';
 
+/** How long `audit --run` waits for the audit it asked for to start, or to have completed. */
+const START_WITHIN_MS = 120_000;
 const time = () => new Date().toISOString().slice(11, 19);
 const envPath = (environment: string) => `/v1/environments/${encodeURIComponent(environment)}`;
 
@@ -73,6 +75,7 @@ export async function auditCommand(
   const { requestedAt } = res.body as { requestedAt: string };
   ctx.out(`[${time()}] audit of ${environment} requested`);
   let last = '';
+  const giveUpAt = Date.now() + START_WITHIN_MS;
   for (;;) {
     const view = await read();
     if (view.startedAt !== null && view.startedAt >= requestedAt) {
@@ -82,6 +85,12 @@ export async function auditCommand(
       if (options.json) ctx.out(JSON.stringify(view, null, 2));
       else printAudit(ctx, view);
       return 0;
+    }
+    if (!view.running && Date.now() > giveUpAt) {
+      throw new CliError(
+        `no audit of ${environment} started within ${START_WITHIN_MS / 1000} s: is a worker running?`,
+        3,
+      );
     }
     const p = view.running?.progress;
     const line = view.running
