@@ -131,13 +131,13 @@ export function auditActivities(
         ...[...made.values()]
           .filter((m) => !listedIds.has(m.systemUserId))
           .map(async (m) => {
-            const su = await dataverse.readSystemUser({ environment: env.name, systemUserId: m.systemUserId }).then(
-              (s) => s,
-              (err: unknown) => {
+            // Gone from Dataverse: nothing to read (the account may still be there).
+            const su = await dataverse
+              .readSystemUser({ environment: env.name, systemUserId: m.systemUserId })
+              .catch((err: unknown) => {
                 if ((err as { type?: string }).type === 'not-found') return null;
                 throw err;
-              },
-            );
+              });
             const row: Row | null = su
               ? {
                   systemuserid: su.systemUserId,
