@@ -18,6 +18,8 @@ import { WORKFLOW_TYPE, type ProvisionResult } from '../workflows/types';
 const ACCOUNT_FIELDS =
   'id,userPrincipalName,accountEnabled,assignedLicenses,passwordPolicies,lastPasswordChangeDateTime,employeeType,companyName';
 
+const RESULT_READS_AT_ONCE = 8;
+
 interface Row {
   systemuserid: string;
   azureactivedirectoryobjectid: string | null;
@@ -70,9 +72,21 @@ export function auditActivities(
     const query =
       `WorkflowType = '${WORKFLOW_TYPE}' AND NiuEnvironment = '${environment}' AND ` +
       `ExecutionStatus = 'Completed' AND TaskQueue = '${config.temporal.taskQueue}'`;
+    const runs: { workflowId: string; runId: string }[] = [];
+    for await (const run of c.workflow.list({ query })) runs.push({ workflowId: run.workflowId, runId: run.runId });
+    // Each result is a history read: a few at a time.
+    const results: ProvisionResult[] = [];
+    for (let i = 0; i < runs.length; i += RESULT_READS_AT_ONCE) {
+      const batch = runs.slice(i, i + RESULT_READS_AT_ONCE);
+      results.push(
+        ...(await Promise.all(
+          batch.map((r) => c.workflow.getHandle(r.workflowId, r.runId).result() as Promise<ProvisionResult>),
+        )),
+      );
+    }
     const byAccount = new Map<string, Provisioned>();
-    for await (const run of c.workflow.list({ query })) {
-      const result = (await c.workflow.getHandle(run.workflowId, run.runId).result()) as ProvisionResult;
+    runs.forEach((run, i) => {
+      const result = results[i]!;
       // The newest first: an older run of the same account does not replace it.
       if (!byAccount.has(result.entraObjectId)) {
         byAccount.set(result.entraObjectId, {
@@ -81,7 +95,7 @@ export function auditActivities(
           entraObjectId: result.entraObjectId,
         });
       }
-    }
+    });
     return byAccount;
   }
 

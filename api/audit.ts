@@ -45,6 +45,8 @@ export interface AuditView {
   };
 }
 
+const READ_TIMEOUT_MS = 15_000;
+
 export interface AuditServiceOptions {
   /** Bound on reading the inventory live through the worker (default 60 s). */
   inventoryTimeoutMs?: number;
@@ -95,10 +97,12 @@ export class AuditService {
 
   async latest(environment: string): Promise<AuditView> {
     this.known(environment);
+    // Longer than a single call's bound: a schedule's description is a query of its scheduler
+    // workflow, slower while the server is busy, and the recent runs are read after it.
     const { d, report } = await this.temporal.run(async (client) => {
       const described = await this.describe(client, environment);
       return { d: described, report: await this.latestReport(client, described) };
-    });
+    }, READ_TIMEOUT_MS);
     const every = d.spec.intervals?.[0]?.every ?? null;
     const seconds = every === null ? null : Math.round(Number(every) / 1000);
     const runningId = d.info.runningActions[0]?.workflow.workflowId ?? null;
@@ -140,17 +144,19 @@ export class AuditService {
     d: ScheduleDescription,
   ): Promise<{ workflowId: string; report: AuditReport } | null> {
     const newestFirst = [...d.info.recentActions].sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime());
-    for (const action of newestFirst) {
-      const { workflowId, firstExecutionRunId } = action.action.workflow;
-      const handle = client.workflow.getHandle(workflowId, firstExecutionRunId);
-      const status = await handle.describe().then(
-        (w) => w.status.name,
-        () => null,
-      );
-      if (status !== 'COMPLETED') continue;
-      return { workflowId, report: (await handle.result()) as AuditReport };
-    }
-    return null;
+    // Described side by side: one round trip's time however many recent runs are still running.
+    const statuses = await Promise.all(
+      newestFirst.map(async ({ action: { workflow } }) => {
+        const handle = client.workflow.getHandle(workflow.workflowId, workflow.firstExecutionRunId);
+        const status = await handle.describe().then(
+          (w) => w.status.name,
+          () => null,
+        );
+        return { workflowId: workflow.workflowId, handle, completed: status === 'COMPLETED' };
+      }),
+    );
+    const latest = statuses.find((s) => s.completed);
+    return latest ? { workflowId: latest.workflowId, report: (await latest.handle.result()) as AuditReport } : null;
   }
 
   /** Runs the audit now; one already running finishes first (the trigger is buffered behind it). */
@@ -166,7 +172,7 @@ export class AuditService {
       const requestedAt = new Date().toISOString();
       await client.schedule.getHandle(this.scheduleId(environment)).trigger(ScheduleOverlapPolicy.BUFFER_ONE);
       return { requestedAt };
-    });
+    }, READ_TIMEOUT_MS);
   }
 
   /** The latest audit of every configured environment that has one (for the metrics). */
