@@ -81,6 +81,12 @@ async function operatorJourney(page: Page, ui: string): Promise<void> {
   await page.getByText('created by the noninteractive-users worker from its configuration').first().waitFor();
   for (const run of runs) await page.getByText(run).first().waitFor({ timeout: 30_000 });
   await page.screenshot({ path: path.join(artifacts, 'audit-schedule-page.png'), fullPage: true });
+  // Pause, and the menu beside it offers Trigger (docs/operations.md points operators there).
+  await page.getByRole('button', { name: 'Pause' }).first().waitFor();
+  await page.locator('button:visible:right-of(button:has-text("Pause"))').first().click();
+  await page.getByText('Trigger').first().waitFor({ timeout: 10_000 });
+  await page.screenshot({ path: path.join(artifacts, 'audit-schedule-menu.png') });
+  await page.keyboard.press('Escape');
 
   // 3. A run's page: the audit workflow, completed.
   await page
