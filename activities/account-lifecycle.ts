@@ -7,7 +7,7 @@ import type { User } from '@microsoft/microsoft-graph-types';
 import type { Config } from '../config';
 import { ACCESS_MODE, type DataverseActivities } from './dataverse';
 import { failure, fromGraphError } from './errors';
-import { findUserIn, isMarked, statusOf, storedPassword } from './graph';
+import { isMarked, readGraphUser, statusOf, storedPassword, USER_FIELDS } from './graph';
 import { secretNameFor, type PasswordStore } from './keyvault';
 
 export interface AccountInspection {
@@ -26,7 +26,7 @@ export function accountLifecycleActivities(
 ) {
   /** The account, if it exists; one without the mark is never changed (`not-managed`). */
   async function managed(entraObjectId: string): Promise<User | null> {
-    const user = await findUserIn(graph, entraObjectId);
+    const user = await readGraphUser(graph, entraObjectId, USER_FIELDS);
     if (user && !isMarked(user)) {
       throw failure('not-managed', `account ${entraObjectId} does not carry this service's mark; it is left untouched`);
     }

@@ -29,7 +29,7 @@ import { secretNameFor, type PasswordStore } from './keyvault';
  */
 export const ACCOUNT_MARK = { employeeType: 'NonInteractiveIntegration', companyName: 'noninteractive-users' } as const;
 
-const USER_FIELDS =
+export const USER_FIELDS =
   'id,userPrincipalName,displayName,employeeType,companyName,employeeId,usageLocation,assignedLicenses,accountEnabled';
 
 /** Whether this service made the account (ACCOUNT_MARK): the only accounts it ever changes. */
@@ -100,12 +100,12 @@ export function statusOf(err: unknown): number | undefined {
   return typeof s === 'number' ? s : undefined;
 }
 
-/** A user by id or UPN, or null when there is none (or it is not visible yet). */
-export async function findUserIn(graph: Client, idOrUpn: string): Promise<User | null> {
+/** A user by object id or UPN with the `select`ed properties; null when Graph has none. */
+export async function readGraphUser(graph: Client, idOrUpn: string, select: string): Promise<User | null> {
   try {
     return (await graph
       .api(`/users/${encodeURIComponent(idOrUpn)}`)
-      .select(USER_FIELDS)
+      .select(select)
       .get()) as User;
   } catch (err) {
     if (statusOf(err) === 404) return null;
@@ -127,7 +127,7 @@ export async function storedPassword(
 }
 
 export function graphActivities(config: Config, graph: Client, passwords: PasswordStore) {
-  const findUser = (idOrUpn: string): Promise<User | null> => findUserIn(graph, idOrUpn);
+  const findUser = (idOrUpn: string): Promise<User | null> => readGraphUser(graph, idOrUpn, USER_FIELDS);
 
   // A SKU's id never changes (it names the product, the same in every tenant): once read, the
   // license's removal needs no read of the subscriptions. Its seat counts do change, so the

@@ -14,6 +14,7 @@ import { awaitSyncActivities } from './await-sync';
 import { securityGroupActivities } from './security-group';
 import { preflightActivities } from './preflight';
 import { accountLifecycleActivities } from './account-lifecycle';
+import { auditActivities } from './audit';
 
 export interface ActivityDeps {
   /** Temporal client for the entity activities; connected lazily from config.temporal when absent. */
@@ -47,6 +48,7 @@ export function createActivities(config: Config, deps: ActivityDeps = {}) {
     ...entities,
     // The readiness checks sign in afresh on each run (activities/preflight-run.ts), sharing nothing.
     ...preflightActivities(config),
+    ...auditActivities(config, { tokens, graph, dataverse, client: getClient }),
     /**
      * Dataverse's PATCH of the access mode; with `releaseSlot`, once the mode is 4 (Dataverse
      * counts the user from then on) the run's slot goes back to the admission entity in the same

@@ -16,6 +16,7 @@ import { warmUp } from './plugins/warm-up';
 import { routes } from './routes';
 import { NonInteractiveUserService, type ServiceOptions } from './service';
 import { UserLifecycleService } from './lifecycle-service';
+import { AuditService, type AuditServiceOptions } from './audit';
 import { TemporalGateway } from './temporal';
 
 export interface BuildAppOptions {
@@ -31,6 +32,7 @@ export interface BuildAppOptions {
   /** Tuning of the default verifier (clock tolerance, JWKS cooldown). */
   auth?: Partial<AuthOptions>;
   service?: ServiceOptions;
+  audit?: AuditServiceOptions;
   /** Largest accepted request body (default 16 KiB: a request is a few hundred bytes). */
   bodyLimit?: number;
   /** Once listening, fetch the token keys and connect to Temporal (api/plugins/warm-up.ts). */
@@ -80,7 +82,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     reply.header('x-request-id', request.id);
   });
   registerErrorHandling(app);
-  const metrics = registerMetrics(app);
+  const audit = new AuditService(config, temporal, options.audit);
+  const metrics = registerMetrics(app, { audits: () => audit.latestOfAll() });
   const service = new NonInteractiveUserService(config, temporal, {
     ...options.service,
     onStatusDocument: metrics.statusDocument,
@@ -92,7 +95,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(authentication, { verifier, failuresPerMinute: config.api.authFailuresPerMinute });
   await app.register(openapi, config.api);
   const lifecycle = new UserLifecycleService(config, temporal, { workflowTiming: options.service?.workflowTiming });
-  await app.register(routes, { config, service, lifecycle, temporal, verifier });
+  await app.register(routes, { config, service, lifecycle, audit, temporal, verifier });
 
   if (!options.temporal) app.addHook('onClose', async () => temporal.close());
   if (options.warmUp) await app.register(warmUp, { verifier, temporal, timeoutMs: config.temporal.connectTimeoutMs });

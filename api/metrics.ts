@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { StatusSource } from './status';
+import { registerAuditMetrics, type AuditSource } from './audit-metrics';
 
 /** What POST /v1/non-interactive-users did, from its HTTP answer. */
 const START_OUTCOMES: Record<number, string> = {
@@ -22,9 +23,10 @@ export interface ApiMetrics {
   statusDocument(source: StatusSource): void;
 }
 
-export function registerMetrics(app: FastifyInstance): ApiMetrics {
+export function registerMetrics(app: FastifyInstance, sources: { audits?: AuditSource } = {}): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'niu_api_' });
+  if (sources.audits) registerAuditMetrics(registry, sources.audits);
   const duration = new Histogram({
     name: 'niu_api_http_request_duration_seconds',
     help: 'HTTP request duration by route pattern (never the raw URL: ids hold UPNs), method and status.',

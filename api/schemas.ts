@@ -205,6 +205,9 @@ export const Environment = Type.Object({
   passwordExpires: Type.Boolean({
     description: "Whether new accounts' passwords expire (false: they get `DisablePasswordExpiration`).",
   }),
+  auditRepair: Type.Boolean({
+    description: "Whether the drift audit repairs this service's users here (false: it only reports).",
+  }),
   licenseSku: Type.String(),
   usageLocation: Type.String(),
   allowedUpnDomains: Type.Array(Type.String()),
@@ -213,7 +216,12 @@ export const Environment = Type.Object({
   nonInteractiveLimit: Type.Union([Type.Integer(), Type.Null()], {
     description: 'Configured override of the limit read from Dataverse (null: none).',
   }),
-  links: Type.Object({ capacity: Type.String({ format: 'uri' }), readiness: Type.String({ format: 'uri' }) }),
+  links: Type.Object({
+    capacity: Type.String({ format: 'uri' }),
+    readiness: Type.String({ format: 'uri' }),
+    inventory: Type.String({ format: 'uri' }),
+    audit: Type.String({ format: 'uri' }),
+  }),
 });
 export const EnvironmentList = Type.Object({ items: Type.Array(Environment) });
 

@@ -1,7 +1,7 @@
 // What the routes ask of Temporal: start, status, list, cancel, capacity, readiness. Each operation runs
 // through the gateway (bounded, 503 when unreachable) and throws HttpProblem for the outcomes
 // the contract names (404, 409, 422).
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
@@ -24,8 +24,9 @@ import {
 } from '../workflows/types';
 import { HttpProblem } from './problem';
 import { deprovisionedSince } from './lifecycle-service';
+import { runOnWorker, type OnWorkerOptions } from './on-worker';
 import { TemporalGateway } from './temporal';
-import { buildStatus, failureInfo, parseId, requestStatusOf, type StatusSource } from './status';
+import { buildStatus, parseId, requestStatusOf, type StatusSource } from './status';
 import { NIU_ENVIRONMENT, NIU_STEP, NIU_USER_PRINCIPAL_NAME, searchAttributeValue } from './search-attributes';
 import { ISO_3166_ALPHA2 } from './iso3166';
 import type { CreateRequest, ListItem } from './schemas';
@@ -272,39 +273,13 @@ export class NonInteractiveUserService {
   }
 
   /** 404 for an environment the API does not know. */
-  private knownEnvironment(environment: string): void {
+  knownEnvironment(environment: string): void {
     if (!this.environment(environment))
       throw new HttpProblem(404, 'not-found', `Unknown environment "${environment}".`);
   }
 
-  /**
-   * Runs one of the short workflows that read Microsoft live on a worker (the API holds no
-   * credential), bounded by `timeoutMs`: a worker that does not answer in time, or a run that
-   * fails, is a 503 `slug` naming what failed.
-   */
-  private async onWorker<T>(
-    workflowType: string,
-    environment: string,
-    options: { idPrefix: string; timeoutMs: number; slug: string; failed: string; summary: string },
-  ): Promise<T> {
-    const { idPrefix, timeoutMs, slug, failed, summary } = options;
-    return (await this.temporal.run(async (client) => {
-      try {
-        return await client.workflow.execute(workflowType, {
-          taskQueue: this.config.temporal.taskQueue,
-          workflowId: `${idPrefix}:${environment}:${randomUUID()}`,
-          args: [environment],
-          workflowExecutionTimeout: timeoutMs,
-          typedSearchAttributes: [{ key: NIU_ENVIRONMENT, value: environment }],
-          staticSummary: summary,
-        });
-      } catch (err) {
-        const info = failureInfo(err);
-        throw new HttpProblem(503, slug, `${failed} (${info.type}).`, {
-          headers: { 'retry-after': '5' },
-        });
-      }
-    }, timeoutMs + 1000)) as T;
+  private onWorker<T>(workflowType: string, environment: string, options: OnWorkerOptions): Promise<T> {
+    return runOnWorker<T>(this.temporal, this.config.temporal.taskQueue, workflowType, environment, options);
   }
 
   /** The preflight checks of one environment, run on a worker (activities/preflight.ts). */

@@ -4,6 +4,7 @@
 //   status <id> [--watch]     list [--environment E] [--status S] [--page-size N] [--all]
 //   cancel <id> [--wait]
 //   deprovision <id> [--delete-account] [--no-wait]     rotate-password <id> [--no-wait]
+//   inventory --environment E [--json]      audit --environment E [--run] [--json]
 // It gets a token by client credentials (the sandbox's operator client by default), calls the
 // API and, for create, deprovision and rotate-password (and status --watch, cancel --wait), shows
 // the steps live until the request ends. Exit codes: 0 succeeded / done, 1 request failed or cancelled, 2 usage, 3 API or network error.
@@ -11,11 +12,13 @@
 // Environment overrides: NIU_API_URL (default: the API's configured public URL), NIU_TOKEN (use
 // this bearer token as is), NIU_TOKEN_URL, NIU_CLIENT_ID, NIU_CLIENT_SECRET, NIU_SCOPE,
 // NIU_POLL_MS, NIU_CA_FILE (extra CA for HTTPS; default: the sandbox's CA when present).
-// This file: arguments and commands; cli/http.ts: token and API calls; cli/render.ts: progress.
+// This file: arguments and commands; cli/http.ts: token and API calls; cli/render.ts: progress;
+// cli/audit.ts: the inventory and the drift audit.
 import { parseArgs } from 'node:util';
 import type { StatusDocument } from '../workflows/types';
 import { api, CliError, context, idPath, problemError } from './http';
 import { follow, stepLine } from './render';
+import { auditCommand, inventoryCommand } from './audit';
 
 const USAGE = `usage: npm run request -- <command> [options]
   create --environment E --upn U --display-name N [--usage-location CC] [--license-sku SKU]
@@ -24,7 +27,9 @@ const USAGE = `usage: npm run request -- <command> [options]
   list [--environment E] [--status running|succeeded|failed|cancelled] [--page-size N] [--all]
   cancel <id> [--wait]
   deprovision <id> [--delete-account] [--no-wait]
-  rotate-password <id> [--no-wait]`;
+  rotate-password <id> [--no-wait]
+  inventory --environment E [--json]
+  audit --environment E [--run] [--json]`;
 
 async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -49,6 +54,7 @@ async function run(argv: string[]): Promise<number> {
         all: { type: 'boolean' },
         json: { type: 'boolean' },
         'delete-account': { type: 'boolean' },
+        run: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -156,6 +162,13 @@ async function run(argv: string[]): Promise<number> {
       ctx.out(`  secret ${passwordSecretId ?? '(no vault configured)'}`);
       const location = String(res.headers.location);
       return v['no-wait'] ? 0 : follow(ctx, location);
+    }
+    case 'inventory':
+    case 'audit': {
+      if (!v.environment) throw new CliError(`${command} needs --environment\n${USAGE}`, 2);
+      return command === 'inventory'
+        ? inventoryCommand(ctx, v.environment, !!v.json)
+        : auditCommand(ctx, v.environment, { run: !!v.run, json: !!v.json });
     }
     default:
       throw new CliError(USAGE, 2);

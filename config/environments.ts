@@ -41,6 +41,10 @@ export const ENVIRONMENT_FIELDS = {
     boolean('true or false'),
     "Whether new accounts' passwords expire under the tenant's policy; default false: they get `DisablePasswordExpiration`",
   ),
+  auditRepair: optional(
+    boolean('true or false'),
+    "Whether the drift audit repairs this service's users (access mode set to 4 again, a stray license removed); default false: it only reports",
+  ),
   licenseSku: required(
     nonEmpty,
     'License SKU part number assigned during provisioning, e.g. `DYN365_ENTERPRISE_PLAN1`',
@@ -109,6 +113,7 @@ export function parseEnvironments(text: string, source: string): EnvironmentConf
       powerPlatformEnvironmentId: item.powerPlatformEnvironmentId ?? null,
       securityGroupId: item.securityGroupId?.toLowerCase() ?? null,
       passwordExpires: item.passwordExpires ?? false,
+      auditRepair: item.auditRepair ?? false,
       licenseSku: item.licenseSku,
       usageLocation: item.usageLocation,
       allowedUpnDomains: item.allowedUpnDomains.map((d) => d.toLowerCase()),
@@ -144,6 +149,7 @@ export function sandboxEnvironments(sandboxUrl: string): { environments: Environ
       powerPlatformEnvironmentId: null,
       securityGroupId: null,
       passwordExpires: false,
+      auditRepair: false,
       licenseSku: 'DYN365_ENTERPRISE_PLAN1',
       usageLocation: 'US',
       allowedUpnDomains: ['contoso.onmicrosoft.com'],

@@ -71,6 +71,12 @@ export interface Config {
     /** Prebuilt workflow bundle (webpack output) to load instead of bundling workflows/ at start. */
     workflowBundlePath: string | null;
   };
+  /** The drift audit (workflows/audit.ts): its schedule and the password-expiring threshold. */
+  audit: {
+    intervalSeconds: number;
+    passwordMaxAgeDays: number;
+    passwordWarningDays: number;
+  };
   sandbox: {
     /** NIU_SANDBOX=true: the sandbox's defaults apply (the dev stack, the tests, the benchmarks). */
     enabled: boolean;
@@ -138,6 +144,11 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): Config {
       maxConcurrentActivities: v.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxCachedWorkflows: v.WORKER_MAX_CACHED_WORKFLOWS,
       workflowBundlePath: v.WORKER_WORKFLOW_BUNDLE,
+    },
+    audit: {
+      intervalSeconds: v.AUDIT_INTERVAL_SECONDS,
+      passwordMaxAgeDays: v.AUDIT_PASSWORD_MAX_AGE_DAYS,
+      passwordWarningDays: v.AUDIT_PASSWORD_WARNING_DAYS,
     },
     sandbox: { enabled: sandbox, url: v.SANDBOX_URL, host: v.SANDBOX_HOST, port: v.SANDBOX_PORT },
     codec: codecConfig(v),

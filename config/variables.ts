@@ -133,6 +133,21 @@ export const VARIABLES = {
     description: "Workflows kept in the worker's cache (raise with the heap limit in worker/node-flags.ts)",
   }),
   WORKER_WORKFLOW_BUNDLE: readableFile({ description: 'Prebuilt workflow bundle; unset: bundle workflows/ at start' }),
+  AUDIT_INTERVAL_SECONDS: int({
+    default: 3600,
+    minimum: 1,
+    description: "How often each environment's drift audit runs (its Temporal Schedule, kept in step by the worker)",
+  }),
+  AUDIT_PASSWORD_MAX_AGE_DAYS: int({
+    default: 90,
+    minimum: 1,
+    description: "The tenant's password expiry period, for the audit's password-expiring finding",
+  }),
+  AUDIT_PASSWORD_WARNING_DAYS: int({
+    default: 14,
+    minimum: 0,
+    description: 'How many days before a password expires the audit reports it (password-expiring)',
+  }),
   WORKFLOW_TIMING: json(WorkflowTiming, {
     description: "Timings the API passes to every request it starts (JSON); unset: the workflow's defaults",
   }),

@@ -4,6 +4,7 @@
 import type { Ctx, Reply } from './http';
 import { HttpError, empty, isObject, json } from './http';
 import { CLIENT_KEYS, clientChanges, clientsView, securityGroupChange } from './control-directory';
+import { handleUserControl } from './control-users';
 import {
   type ClientCredentialRegistry,
   CredentialConfigError,
@@ -231,6 +232,8 @@ export async function handleControl(ctx: Ctx, deps: ControlDeps): Promise<Reply>
   const route = `${ctx.method} ${name}`;
   const body = ctx.bodyError === null ? ctx.body : undefined;
   if (ctx.bodyError !== null) throw bad(`the body is not valid JSON: ${ctx.bodyError}`);
+  const userChange = handleUserControl(deps.store, ctx.method, name, body, ctx.now);
+  if (userChange) return userChange;
   switch (route) {
     case 'GET state':
       return json(200, stateView(deps, ctx.baseUrl));

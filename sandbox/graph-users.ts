@@ -45,6 +45,8 @@ export function createUser(ctx: Ctx, deps: GraphDeps): Reply {
       id: randomUUID(),
       userPrincipalName: body.userPrincipalName as string,
       assignedLicenses: [],
+      // Set with the first password, and again with each new one (Graph returns it on $select only).
+      lastPasswordChangeDateTime: new Date(ctx.now).toISOString(),
     },
     password,
     createdAt: ctx.now,
@@ -54,7 +56,6 @@ export function createUser(ctx: Ctx, deps: GraphDeps): Reply {
     deletedAt: null,
   };
   applyUserBody(u, body);
-  u.user.lastPasswordChangeDateTime = new Date(ctx.now).toISOString();
   deps.store.data.users.push(u);
   deps.store.changed();
   return json(

@@ -185,6 +185,7 @@ export class Store {
     if (existing.applicationid !== null) return false;
     // A non-interactive user needs no license; any other unlicensed user is disabled.
     const disabled =
+      existing.disabledInDataverse === true ||
       u.deletedAt !== null ||
       u.user.accountEnabled === false ||
       !member ||

@@ -97,6 +97,11 @@ export interface SystemUser {
   /** When accessmode was last set to 4 (for the revert window), and whether it was reverted once. */
   accessModeSetAt: number | null;
   revertedOnce: boolean;
+  /**
+   * Disabled in Dataverse itself (the control API's `isdisabled`), whatever Entra ID says: the
+   * sync keeps it disabled. Absent: the sync decides from the account alone.
+   */
+  disabledInDataverse?: boolean;
 }
 
 export interface Environment {

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   });
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const { worker, shutdown } = await createWorker(config, {
+  const { worker, shutdown, schedules } = await createWorker(config, {
     connection,
     ...(config.worker.workflowBundlePath ? { workflowBundle: { codePath: config.worker.workflowBundlePath } } : {}),
   });
@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     environments: config.environments.map((e) => e.name),
     payloadEncryption: config.codec ? `on (key ${config.codec.currentKeyId})` : 'off',
     allocator,
+    auditSchedules: schedules,
   });
   if (allocator === 'glibc') {
     // worker/node-flags.ts: glibc's arenas kept 150 MB more under load than jemalloc did.

@@ -6,6 +6,7 @@ import { createActivities } from '../activities';
 import { createDataConverter } from './codec';
 import type { Config } from '../config';
 import { ActivityLogInterceptor } from './interceptors';
+import { syncAuditSchedules, type ScheduleSync } from './audit-schedules';
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -26,6 +27,8 @@ export interface ServiceWorker {
    * workflow on this very worker is never answered once it stops polling).
    */
   shutdown(): void;
+  /** What the start did to the audit schedules (worker/audit-schedules.ts). */
+  schedules: ScheduleSync;
 }
 
 export async function createWorker(config: Config, options: CreateWorkerOptions): Promise<ServiceWorker> {
@@ -49,9 +52,13 @@ export async function createWorker(config: Config, options: CreateWorkerOptions)
     interceptors: { activity: [(ctx) => ({ inbound: new ActivityLogInterceptor(ctx, abandon.signal) })] },
     ...options.overrides,
   });
+  // After the worker exists (its options are valid), before it polls: the schedules' first runs
+  // are an interval away.
+  const schedules = await syncAuditSchedules(config, client);
   let stopping = false;
   return {
     worker,
+    schedules,
     shutdown() {
       if (stopping) return;
       stopping = true;

@@ -5,3 +5,4 @@ export { readEnvironmentCapacity } from './read-capacity';
 export { checkEnvironmentReadiness } from './readiness';
 export { deprovisionNonInteractiveUser } from './deprovision';
 export { rotateNonInteractiveUserPassword } from './rotate-password';
+export { auditEnvironment, readInventory } from './audit';

@@ -49,24 +49,30 @@ export const environmentRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async () => ({
-      items: environments.map((e) => ({
-        // Picked field by field, so a secret added to the configuration later cannot leak here.
-        name: e.name,
-        dataverseUrl: e.dataverseUrl,
-        powerPlatformEnvironmentId: e.powerPlatformEnvironmentId,
-        securityGroupId: e.securityGroupId,
-        passwordExpires: e.passwordExpires,
-        licenseSku: e.licenseSku,
-        usageLocation: e.usageLocation,
-        allowedUpnDomains: e.allowedUpnDomains,
-        defaultSecurityRoles: e.defaultSecurityRoles,
-        businessUnit: e.businessUnit,
-        nonInteractiveLimit: e.nonInteractiveLimit,
-        links: {
-          capacity: `${publicUrl}/v1/environments/${encodeURIComponent(e.name)}/capacity`,
-          readiness: `${publicUrl}/v1/environments/${encodeURIComponent(e.name)}/readiness`,
-        },
-      })),
+      items: environments.map((e) => {
+        const base = `${publicUrl}/v1/environments/${encodeURIComponent(e.name)}`;
+        return {
+          // Picked field by field, so a secret added to the configuration later cannot leak here.
+          name: e.name,
+          dataverseUrl: e.dataverseUrl,
+          powerPlatformEnvironmentId: e.powerPlatformEnvironmentId,
+          securityGroupId: e.securityGroupId,
+          passwordExpires: e.passwordExpires,
+          auditRepair: e.auditRepair,
+          licenseSku: e.licenseSku,
+          usageLocation: e.usageLocation,
+          allowedUpnDomains: e.allowedUpnDomains,
+          defaultSecurityRoles: e.defaultSecurityRoles,
+          businessUnit: e.businessUnit,
+          nonInteractiveLimit: e.nonInteractiveLimit,
+          links: {
+            capacity: `${base}/capacity`,
+            readiness: `${base}/readiness`,
+            inventory: `${base}/non-interactive-users`,
+            audit: `${base}/audit`,
+          },
+        };
+      }),
     }),
   );
 

@@ -7,6 +7,8 @@ import type { TokenVerifier } from '../auth';
 import type { NonInteractiveUserService } from '../service';
 import type { UserLifecycleService } from '../lifecycle-service';
 import type { TemporalGateway } from '../temporal';
+import type { AuditService } from '../audit';
+import { auditRoutes } from './audit';
 import { codecRoutes } from './codec';
 import { environmentRoutes } from './environments';
 import { healthRoutes } from './health';
@@ -17,6 +19,7 @@ export interface RouteOptions {
   config: Config;
   service: NonInteractiveUserService;
   lifecycle: UserLifecycleService;
+  audit: AuditService;
   temporal: TemporalGateway;
   /** For the codec routes, which authenticate in their own way (api/routes/codec.ts). */
   verifier: TokenVerifier;
@@ -24,7 +27,7 @@ export interface RouteOptions {
 
 export const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (
   app,
-  { config, service, lifecycle, temporal, verifier },
+  { config, service, lifecycle, audit, temporal, verifier },
 ) => {
   await app.register(healthRoutes, { temporal });
   if (config.codec) await app.register(codecRoutes, { codec: config.codec, verifier });
@@ -37,6 +40,7 @@ export const routes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         environments: config.environments,
         publicUrl: config.api.publicUrl,
       });
+      await v1.register(auditRoutes, { audit, publicUrl: config.api.publicUrl });
     },
     { prefix: '/v1' },
   );

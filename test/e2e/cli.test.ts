@@ -1,12 +1,10 @@
 // The command-line client (cli/main.ts, `npm run request`) as a child process against a stack of
 // its own: create follows the steps live, status and list, and its exit codes.
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { STEP_NAMES } from '../../workflows/types';
 import { DEPROVISION_STEP_NAMES } from '../../workflows/lifecycle-types';
 import { useApiStack } from '../helpers/api-stack';
+import { runCli } from '../helpers/cli';
 
-const root = path.resolve(__dirname, '../..');
 const SKU = 'DYN365_ENTERPRISE_PLAN1';
 const e2e = useApiStack({
   name: 'cli',
@@ -14,20 +12,7 @@ const e2e = useApiStack({
 });
 
 describe('command-line client', () => {
-  const cli = (args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', 'cli/main.ts', ...args],
-        { cwd: root, env: { ...process.env, ...e2e.stack.env, NIU_POLL_MS: '200' }, timeout: 120_000 },
-        (err, stdout, stderr) =>
-          resolve({
-            code: err ? ((err as { code?: number }).code ?? 1) : 0,
-            stdout: String(stdout),
-            stderr: String(stderr),
-          }),
-      );
-    });
+  const cli = (args: string[]) => runCli(e2e.stack.env, args);
 
   it('create shows the steps live and exits 0 on success; status and list work', async () => {
     const upn = 'svc-e2e-cli@contoso.onmicrosoft.com';

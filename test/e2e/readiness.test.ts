@@ -4,13 +4,10 @@
 // API on a real port): every check passes with the defaults, the same checks as the doctor's;
 // each prerequisite taken away in turn (test/helpers/preflight.ts) fails exactly its check; 404
 // for an unknown environment; 503 within its bound when no worker answers.
-import { buildApp } from '../../api/app';
 import { runPreflight } from '../../activities/preflight';
-import { loadConfig } from '../../config';
-import { freePort } from '../../scripts/ports';
 import { call } from '../helpers/api';
 import { expectProblem } from '../helpers/api-app';
-import { useApiStack } from '../helpers/api-stack';
+import { useApiStack, withApiWithoutWorker } from '../helpers/api-stack';
 import { ALTERNATIVES, PROD, REMOVALS, STRAY, TEST, strayEnvironmentsFile } from '../helpers/preflight';
 
 const e2e = useApiStack({
@@ -87,23 +84,12 @@ describe('readiness', () => {
   });
 
   test('503 within its bound when no worker answers (a task queue no worker polls)', async () => {
-    const config = loadConfig({
-      ...process.env,
-      ...e2e.stack.env,
-      TEMPORAL_TASK_QUEUE: `niu-test-nobody-${process.pid}`,
-      API_PORT: String(await freePort()),
-      LOG_LEVEL: 'silent',
-    });
-    const app = await buildApp({ config, service: { readinessTimeoutMs: 2_000 } });
-    await app.listen({ host: config.api.host, port: config.api.port });
-    try {
-      const res = await call(config.api.publicUrl, 'GET', `/v1/environments/${PROD}/readiness`, { token: e2e.reader });
+    await withApiWithoutWorker(e2e.stack, { service: { readinessTimeoutMs: 2_000 } }, async (url) => {
+      const res = await call(url, 'GET', `/v1/environments/${PROD}/readiness`, { token: e2e.reader });
       const problem = expectProblem(res, 503);
       expect(problem.type).toMatch(/readiness-unavailable/);
       expect(res.headers.get('retry-after')).toBeTruthy();
       expect(res.ms).toBeLessThan(2_000 + 5_000);
-    } finally {
-      await app.close();
-    }
+    });
   });
 });

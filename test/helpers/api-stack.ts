@@ -4,6 +4,9 @@
 import type { StatusDocument } from '../../workflows/types';
 import { call, eventually, type ApiResponse } from './api';
 import { startStack, type Stack, type StackOptions } from './stack';
+import { buildApp, type BuildAppOptions } from '../../api/app';
+import { loadConfig } from '../../config';
+import { freePort } from '../../scripts/ports';
 
 export interface Accepted {
   id: string;
@@ -76,4 +79,29 @@ export function useApiStack(options: StackOptions): ApiStack {
         return res.body.status === 'running' ? undefined : res.body;
       }, timeoutMs),
   };
+}
+
+/**
+ * Runs `fn` against a second API beside `stack`'s, on a task queue no worker polls (the short
+ * workflows that read live through a worker then time out), built with `options`.
+ */
+export async function withApiWithoutWorker<T>(
+  stack: Stack,
+  options: Omit<BuildAppOptions, 'config'>,
+  fn: (apiUrl: string) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig({
+    ...process.env,
+    ...stack.env,
+    TEMPORAL_TASK_QUEUE: `niu-test-nobody-${process.pid}`,
+    API_PORT: String(await freePort()),
+    LOG_LEVEL: 'silent',
+  });
+  const app = await buildApp({ config, ...options });
+  await app.listen({ host: config.api.host, port: config.api.port });
+  try {
+    return await fn(config.api.publicUrl);
+  } finally {
+    await app.close();
+  }
 }

@@ -144,6 +144,15 @@ export function sandboxControl(url: string) {
       return doc.requests;
     },
     clearRequests: () => call<void>('DELETE', 'requests'),
+    /** The account's password age (read-only in Graph): PATCH /_sandbox/users/{id|upn}. */
+    setPasswordChanged: (idOrUpn: string, at: string) =>
+      call<void>('PATCH', `users/${encodeURIComponent(idOrUpn)}`, { lastPasswordChangeDateTime: at }),
+    /** What an administrator changes on a systemuser: PATCH /_sandbox/environments/{env}/systemusers/{id}. */
+    patchSystemUser: (
+      environment: string,
+      systemUserId: string,
+      patch: { isdisabled?: boolean; accessmode?: number },
+    ) => call<void>('PATCH', `environments/${environment}/systemusers/${systemUserId}`, patch),
     /** A token of the sandbox's federation issuer (POST /_sandbox/federation/token). */
     federationToken: (request: { subject: string; audience?: string; lifetimeSeconds?: number }) =>
       call<{ token: string; issuer: string; expiresOn: number }>('POST', 'federation/token', request),

@@ -10,6 +10,7 @@ import { createDataConverter } from '../../worker/codec';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { ProvisionInput, StatusDocument, StepName } from '../../workflows/types';
 import { workflowIdFor, WORKFLOW_TYPE } from '../../workflows/types';
+import { DEPROVISION_WORKFLOW_TYPE, deprovisionWorkflowIdFor } from '../../workflows/lifecycle-types';
 import { NiuEnvironment, NiuStep, NiuUserPrincipalName } from '../../workflows/definitions';
 import type { Role, SystemUser } from '../../sandbox/types';
 import type { User as GraphUser } from '@microsoft/microsoft-graph-types';
@@ -132,6 +133,23 @@ export async function startProvision(
       { key: NiuStep, value: 'reserve-capacity' },
     ],
     staticSummary: `Provision non-interactive user ${input.userPrincipalName} in ${input.environment}`,
+  });
+}
+
+/** Starts the deprovisioning of a provisioned user as the API does (its id and search attributes). */
+export async function startDeprovision(
+  tw: Pick<TestWorker, 'client' | 'taskQueue'>,
+  who: { environment: string; userPrincipalName: string; entraObjectId: string },
+  deleteAccount = false,
+): Promise<WorkflowHandle> {
+  return tw.client.workflow.start(DEPROVISION_WORKFLOW_TYPE, {
+    taskQueue: tw.taskQueue,
+    workflowId: deprovisionWorkflowIdFor(who.environment, who.userPrincipalName),
+    args: [{ ...who, deleteAccount, timing: FAST_TIMING }],
+    typedSearchAttributes: [
+      { key: NiuEnvironment, value: who.environment },
+      { key: NiuUserPrincipalName, value: who.userPrincipalName.toLowerCase() },
+    ],
   });
 }
 

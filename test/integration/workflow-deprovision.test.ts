@@ -7,6 +7,7 @@ import {
   failureTypeOf,
   provisionInput,
   sandboxView,
+  startDeprovision as startWorkerDeprovision,
   startProvision,
   startTestWorker,
   stepStatus,
@@ -15,12 +16,9 @@ import {
   type TestWorker,
 } from '../helpers/worker';
 import { useSandbox } from '../helpers/lifecycle';
-import { NiuEnvironment, NiuUserPrincipalName } from '../../workflows/definitions';
 import {
   DEPROVISION_STEP_NAMES,
-  DEPROVISION_WORKFLOW_TYPE,
   ROTATE_PASSWORD_WORKFLOW_TYPE,
-  deprovisionWorkflowIdFor,
   rotationWorkflowIdFor,
   type DeprovisionResult,
   type DeprovisionStatus,
@@ -49,23 +47,11 @@ function startDeprovision(
   deleteAccount = false,
   environment = 'contoso-prod',
 ) {
-  return tw.client.workflow.start(DEPROVISION_WORKFLOW_TYPE, {
-    taskQueue: tw.taskQueue,
-    workflowId: deprovisionWorkflowIdFor(environment, upn),
-    args: [
-      {
-        environment,
-        userPrincipalName: upn,
-        entraObjectId: provisioned.entraObjectId,
-        deleteAccount,
-        timing: FAST_TIMING,
-      },
-    ],
-    typedSearchAttributes: [
-      { key: NiuEnvironment, value: environment },
-      { key: NiuUserPrincipalName, value: upn.toLowerCase() },
-    ],
-  });
+  return startWorkerDeprovision(
+    tw,
+    { environment, userPrincipalName: upn, entraObjectId: provisioned.entraObjectId },
+    deleteAccount,
+  );
 }
 
 const deprovisionStatus = (h: WorkflowHandle) => h.query<DeprovisionStatus>('status');

@@ -167,6 +167,7 @@ describe('the environments file schema', () => {
       powerPlatformEnvironmentId: null,
       securityGroupId: null,
       passwordExpires: false,
+      auditRepair: false,
       defaultSecurityRoles: [],
       businessUnit: null,
       nonInteractiveLimit: null,

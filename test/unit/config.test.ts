@@ -93,6 +93,11 @@ describe('parseEnvironments', () => {
       /field "securityGroupId" must be a GUID or null, got "Dynamics Users"/,
     ],
     [
+      'auditRepair not a boolean',
+      JSON.stringify({ environments: [{ ...valid(), auditRepair: 1 }] }),
+      /field "auditRepair" must be true or false, got 1/,
+    ],
+    [
       'passwordExpires not a boolean',
       JSON.stringify({ environments: [{ ...valid(), passwordExpires: 'yes' }] }),
       /field "passwordExpires" must be true or false, got "yes"/,
