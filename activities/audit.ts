@@ -200,6 +200,7 @@ export function auditActivities(
         repair: env.auditRepair,
         passwordMaxAgeDays: config.audit.passwordMaxAgeDays,
         passwordWarningDays: config.audit.passwordWarningDays,
+        rotatePasswordAfterDays: env.rotatePasswordAfterDays,
         users,
       };
     },

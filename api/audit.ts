@@ -32,6 +32,8 @@ export interface AuditView {
   workflowId: string | null;
   repair: boolean | null;
   findings: Pick<Finding, 'kind' | 'userPrincipalName' | 'systemUserId' | 'repaired' | 'detail'>[];
+  /** The password rotations that audit started (the environment's `rotatePasswordAfterDays`). */
+  rotations: AuditReport['rotations'];
   /** The audit running now, if any, with what it is doing. */
   running: { workflowId: string; progress: AuditProgress | null } | null;
   schedule: {
@@ -126,6 +128,7 @@ export class AuditService {
         repaired,
         detail,
       })),
+      rotations: report?.report.rotations ?? [],
       running: runningId ? { workflowId: runningId, progress } : null,
       schedule: {
         id: this.scheduleId(environment),

@@ -45,6 +45,10 @@ export const ENVIRONMENT_FIELDS = {
     boolean('true or false'),
     "Whether the drift audit repairs this service's users (access mode set to 4 again, a stray license removed); default false: it only reports",
   ),
+  rotatePasswordAfterDays: optional(
+    orNull(number('a whole number of days, 1 or more', { minimum: 1, integer: true }), 'a whole number or null'),
+    "The drift audit rotates the password of this service's users whose password is this many days old (a new Key Vault secret version); null or left out: never",
+  ),
   licenseSku: required(
     nonEmpty,
     'License SKU part number assigned during provisioning, e.g. `DYN365_ENTERPRISE_PLAN1`',
@@ -114,6 +118,7 @@ export function parseEnvironments(text: string, source: string): EnvironmentConf
       securityGroupId: item.securityGroupId?.toLowerCase() ?? null,
       passwordExpires: item.passwordExpires ?? false,
       auditRepair: item.auditRepair ?? false,
+      rotatePasswordAfterDays: item.rotatePasswordAfterDays ?? null,
       licenseSku: item.licenseSku,
       usageLocation: item.usageLocation,
       allowedUpnDomains: item.allowedUpnDomains.map((d) => d.toLowerCase()),
@@ -150,6 +155,7 @@ export function sandboxEnvironments(sandboxUrl: string): { environments: Environ
       securityGroupId: null,
       passwordExpires: false,
       auditRepair: false,
+      rotatePasswordAfterDays: null,
       licenseSku: 'DYN365_ENTERPRISE_PLAN1',
       usageLocation: 'US',
       allowedUpnDomains: ['contoso.onmicrosoft.com'],

@@ -40,6 +40,21 @@ export function passwordAgeDays(u: ObservedUser, now: number): number | null {
   return Number.isNaN(changed) ? null : (now - changed) / DAY_MS;
 }
 
+/**
+ * This service's users due for a password rotation: an enabled account whose password is at
+ * least the environment's `rotatePasswordAfterDays` old, whether or not it expires.
+ */
+export function dueForRotation(snapshot: AuditSnapshot, now: number): ObservedUser[] {
+  const after = snapshot.rotatePasswordAfterDays;
+  if (after === null) return [];
+  return snapshot.users.filter((u) => {
+    const changed = Date.parse(u.account?.lastPasswordChangeDateTime ?? '');
+    return (
+      isManaged(u) && u.account?.accountEnabled === true && u.entraObjectId !== null && now - changed >= after * DAY_MS
+    );
+  });
+}
+
 /** The kinds that apply to one user, with a detail each, in FINDING_KINDS order. */
 export function userFindings(snapshot: AuditSnapshot, u: ObservedUser, now: number): [FindingKind, string][] {
   const managed = isManaged(u);

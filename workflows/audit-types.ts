@@ -74,6 +74,8 @@ export interface AuditSnapshot {
   repair: boolean;
   passwordMaxAgeDays: number;
   passwordWarningDays: number;
+  /** The environment's `rotatePasswordAfterDays`: null, no rotation by the audit. */
+  rotatePasswordAfterDays: number | null;
   users: ObservedUser[];
 }
 
@@ -120,6 +122,8 @@ export interface AuditReport {
   completedAt: string;
   repair: boolean;
   findings: Finding[];
+  /** The password rotations this audit started (the environment's `rotatePasswordAfterDays`). */
+  rotations: { userPrincipalName: string; workflowId: string }[];
 }
 
 /** The audit's `progress` query: what it is doing now. */

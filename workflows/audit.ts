@@ -6,14 +6,27 @@
 // history and never runs beside a provisioning, deprovisioning or rotation of the same account.
 //
 // `readInventory`: the same read and rules without repairs, for the API's inventory route.
-import { defineQuery, log, proxyActivities, setHandler, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ParentClosePolicy,
+  defineQuery,
+  log,
+  proxyActivities,
+  setHandler,
+  startChild,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { withAccountLock } from './account-lock';
-import { auditFindings, inventoryOf, mayRepair } from './audit-rules';
+import { auditFindings, dueForRotation, inventoryOf, mayRepair } from './audit-rules';
+import { NiuEnvironment, NiuUserPrincipalName } from './definitions';
+import { ROTATE_PASSWORD_WORKFLOW_TYPE, rotationWorkflowIdFor, type RotationInput } from './lifecycle-types';
+import type { rotateNonInteractiveUserPassword } from './rotate-password';
 import {
   AUDIT_PROGRESS_QUERY,
   type AuditProgress,
   type AuditReport,
+  type AuditSnapshot,
   type Finding,
   type Inventory,
 } from './audit-types';
@@ -76,15 +89,55 @@ export async function auditEnvironment(input: { environment: string }): Promise<
       finding.detail += `; repair failed: ${(err as Error).message}`;
     }
   }
+  const rotations = await startRotations(input.environment, snapshot, progress);
   progress.phase = 'done';
-  progress.detail = `${findings.length} findings, ${progress.repaired} repaired`;
+  progress.detail = `${findings.length} findings, ${progress.repaired} repaired, ${rotations.length} rotations started`;
   return {
     environment: input.environment,
     startedAt,
     completedAt: new Date().toISOString(),
     repair: snapshot.repair,
     findings,
+    rotations,
   };
+}
+
+/**
+ * Starts the password rotation of each of this service's users whose password is due (the
+ * environment's `rotatePasswordAfterDays`): the same workflow, id and search attributes as
+ * `POST .../rotate-password`, so the API shows it, and abandoned when the audit ends (each takes
+ * the account's lock and may wait for it). One already running is left to finish.
+ */
+async function startRotations(
+  environment: string,
+  snapshot: AuditSnapshot,
+  progress: AuditProgress,
+): Promise<AuditReport['rotations']> {
+  const started: AuditReport['rotations'] = [];
+  for (const user of dueForRotation(snapshot, Date.now())) {
+    const workflowId = rotationWorkflowIdFor(environment, user.userPrincipalName);
+    progress.detail = `rotating the password of ${user.userPrincipalName}`;
+    const args: [RotationInput] = [
+      { environment, userPrincipalName: user.userPrincipalName, entraObjectId: user.entraObjectId! },
+    ];
+    try {
+      await startChild<typeof rotateNonInteractiveUserPassword>(ROTATE_PASSWORD_WORKFLOW_TYPE, {
+        workflowId,
+        args,
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: [
+          { key: NiuEnvironment, value: environment },
+          { key: NiuUserPrincipalName, value: user.userPrincipalName.toLowerCase() },
+        ],
+        staticSummary: `Rotate the password of ${user.userPrincipalName} in ${environment} (drift audit)`,
+      });
+      started.push({ userPrincipalName: user.userPrincipalName, workflowId });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+  return started;
 }
 
 /** One repair; true when the state is now right. */

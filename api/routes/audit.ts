@@ -64,6 +64,13 @@ const Audit = Type.Object({
   workflowId: Nullable(Type.String()),
   repair: Nullable(Type.Boolean(), "Whether that audit repaired (the environment's `auditRepair`)."),
   findings: Type.Array(Finding),
+  rotations: Type.Array(
+    Type.Object({
+      userPrincipalName: Type.String(),
+      workflowId: Type.String({ description: 'The rotation, as `GET .../password-rotation` shows it.' }),
+    }),
+    { description: "Password rotations the audit started (the environment's `rotatePasswordAfterDays`)." },
+  ),
   running: Nullable(Type.Object({ workflowId: Type.String(), progress: Nullable(AuditProgress) })),
   schedule: Type.Object({
     id: Type.String({ examples: ['niu-audit:contoso-prod'] }),

@@ -199,6 +199,9 @@ describe('OpenAPI', () => {
       ['get', '/v1/environments'],
       ['get', '/v1/environments/{environment}/capacity'],
       ['get', '/v1/environments/{environment}/readiness'],
+      ['get', '/v1/environments/{environment}/non-interactive-users'],
+      ['get', '/v1/environments/{environment}/audit'],
+      ['post', '/v1/environments/{environment}/audit'],
       ['get', '/healthz'],
       ['get', '/readyz'],
     ];

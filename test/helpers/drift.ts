@@ -67,11 +67,19 @@ export async function agePassword(
   await control.setPasswordChanged(entraObjectId, new Date(Date.now() - days * 24 * 60 * 60_000).toISOString());
 }
 
-/** An environments file of the sandbox's two environments, with each one's `auditRepair` as given. */
-export function auditEnvironmentsFile(sandboxUrl: string, repair: Record<string, boolean>): string {
+/**
+ * An environments file of the sandbox's two environments, with each one's `auditRepair` as given
+ * (and its `rotatePasswordAfterDays`, when given).
+ */
+export function auditEnvironmentsFile(
+  sandboxUrl: string,
+  repair: Record<string, boolean>,
+  rotateAfterDays: Record<string, number> = {},
+): string {
   const environments = sandboxEnvironments(sandboxUrl).environments.map((e) => ({
     ...e,
     auditRepair: repair[e.name] ?? false,
+    rotatePasswordAfterDays: rotateAfterDays[e.name] ?? null,
   }));
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'niu-audit-')), 'environments.json');
   writeFileSync(file, JSON.stringify({ environments }));

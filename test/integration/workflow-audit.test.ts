@@ -19,6 +19,7 @@ import {
 import { agePassword, auditEnvironmentsFile, createUnmanagedUser, setAccessModeInDataverse } from '../helpers/drift';
 import { workflowIdFor, type ProvisionResult } from '../../workflows/types';
 import type { AuditReport, Finding, Inventory } from '../../workflows/audit-types';
+import { rotationWorkflowIdFor, type RotationResult } from '../../workflows/lifecycle-types';
 
 const { sandbox, control, graph } = useSandbox({
   config: { ...FAST_SYNC, environments: { 'contoso-prod': { nonInteractiveLimit: 10 } } },
@@ -29,7 +30,16 @@ beforeAll(async () => {
   tw = await startTestWorker({
     sandboxUrl: sandbox.url,
     taskQueue: testTaskQueue('audit'),
-    env: { ENVIRONMENTS_FILE: auditEnvironmentsFile(sandbox.url, { 'contoso-prod': true, 'contoso-test': false }) },
+    env: {
+      ENVIRONMENTS_FILE: auditEnvironmentsFile(
+        sandbox.url,
+        { 'contoso-prod': true, 'contoso-test': false },
+        { 'contoso-test': 30 },
+      ),
+      // The sandbox's vault, for the rotations the audit starts.
+      KEYVAULT_URL: sandbox.url,
+      KEYVAULT_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: 'true',
+    },
   });
 });
 afterAll(() => tw?.stop());
@@ -225,6 +235,29 @@ test('a deprovisioned user is no longer audited: nothing reported, its mode not 
   expect(report.repair).toBe(true);
   expect(about(report, who)).toEqual([]);
   expect(sandboxView(await control.state()).systemUser('contoso-prod', result.entraObjectId)).toEqual(before);
+});
+
+test("rotatePasswordAfterDays: the audit starts the rotation of a managed user's old password, once", async () => {
+  const who = made['test-reverted'];
+  await agePassword(graph, control, who.entraObjectId, 31);
+  const { result } = await audit('contoso-test');
+  expect(result.rotations).toEqual([
+    {
+      userPrincipalName: upn('test-reverted'),
+      workflowId: rotationWorkflowIdFor('contoso-test', upn('test-reverted')),
+    },
+  ]);
+  const rotated = await tw.client.workflow
+    .getHandle<() => Promise<RotationResult>>(result.rotations[0]!.workflowId)
+    .result();
+  expect(rotated.passwordSecretId).toMatch(/\/secrets\/niu-audit-test-reverted-[^/]+\/[0-9a-f]+$/);
+  const account = (await graph.api(`/users/${who.entraObjectId}`).select('lastPasswordChangeDateTime').get()) as {
+    lastPasswordChangeDateTime: string;
+  };
+  expect(Date.now() - Date.parse(account.lastPasswordChangeDateTime)).toBeLessThan(60_000);
+  // Fresh now: the next audit starts none; contoso-prod, without the setting, never does.
+  expect((await audit('contoso-test')).result.rotations).toEqual([]);
+  expect((await audit('contoso-prod')).result.rotations).toEqual([]);
 });
 
 test('over-limit: more non-interactive users than the limit', async () => {

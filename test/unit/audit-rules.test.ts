@@ -3,6 +3,7 @@
 import {
   auditFindings,
   countByKind,
+  dueForRotation,
   inventoryOf,
   isManaged,
   mayRepair,
@@ -48,6 +49,7 @@ function snapshot(users: ObservedUser[], overrides: Partial<AuditSnapshot> = {})
     repair: false,
     passwordMaxAgeDays: 90,
     passwordWarningDays: 14,
+    rotatePasswordAfterDays: null,
     users,
     ...overrides,
   };
@@ -180,6 +182,22 @@ describe('repairs', () => {
   test('with repair off: nothing', () => {
     const s = snapshot([reverted, licensed]);
     expect(auditFindings(s, NOW).some((f) => mayRepair(s, f))).toBe(false);
+  });
+});
+
+describe('password rotation by the audit', () => {
+  const old = user({}, { lastPasswordChangeDateTime: daysAgo(31) });
+  const fresh = user({}, { lastPasswordChangeDateTime: daysAgo(29) });
+  const disabled = user({}, { lastPasswordChangeDateTime: daysAgo(31), accountEnabled: false });
+  const theirs = user({ requestId: null }, { lastPasswordChangeDateTime: daysAgo(31) });
+  const deleted = user({ account: null });
+
+  test("this service's enabled users whose password is that old, expiring or not", () => {
+    const due = dueForRotation(snapshot([old, fresh, disabled, theirs, deleted], { rotatePasswordAfterDays: 30 }), NOW);
+    expect(due.map((u) => u.userPrincipalName)).toEqual([old.userPrincipalName]);
+  });
+  test('none without rotatePasswordAfterDays', () => {
+    expect(dueForRotation(snapshot([old]), NOW)).toEqual([]);
   });
 });
 
