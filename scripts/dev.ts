@@ -7,14 +7,14 @@ import { writeDevStackNote } from '../config/dev-stack';
 import { WORKER_NODE_FLAGS, workerAllocatorEnv } from '../worker/node-flags';
 import { waitForPort } from './ports';
 import {
-  isStopping,
   loopbackTemporalPort,
   onStop,
   print,
   runStack,
   sandboxStackEnv,
-  shutdown,
   startNode,
+  stopStackOnExit,
+  printUnlessStopping,
 } from './stack';
 import { startDevServer } from './temporal-server';
 
@@ -34,15 +34,10 @@ async function main(): Promise<void> {
     extraArgs: ['--ui-codec-endpoint', `${config.api.publicUrl}/codec`],
     namespace: config.temporal.namespace,
     // The dev server's own shutdown chatter (its internal pollers losing the frontend) is noise.
-    onLog: (line) => isStopping() || print('temporal', line),
+    onLog: (line) => printUnlessStopping('temporal', line),
   });
   onStop(() => temporal.stop());
-  temporal.process.once('exit', (code) => {
-    if (!isStopping()) {
-      print('stack', `temporal exited (${code}); stopping the stack`);
-      void shutdown(1);
-    }
-  });
+  stopStackOnExit('temporal', temporal.process);
 
   startNode('sandbox', 'sandbox/main.ts', env);
   await waitForPort(config.sandbox.port, '127.0.0.1', 60_000);

@@ -57,14 +57,24 @@ export function startNode(name: string, entry: string, env: NodeJS.ProcessEnv, f
   });
   pipeLines(name, child.stdout);
   pipeLines(name, child.stderr);
+  stopStackOnExit(name, child);
+  children.push({ name, child });
+  return child;
+}
+
+/** A process the stack cannot run without (a child, the Temporal server): its exit stops the stack. */
+export function stopStackOnExit(name: string, child: ChildProcess): void {
   child.once('exit', (code, signal) => {
     if (!stopping) {
       print('stack', `${name} exited (${signal ?? code}); stopping the stack`);
       void shutdown(1);
     }
   });
-  children.push({ name, child });
-  return child;
+}
+
+/** Prints a line of `name` unless the stack is stopping (a server's shutdown chatter is noise). */
+export function printUnlessStopping(name: string, line: string): void {
+  if (!stopping) print(name, line);
 }
 
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {

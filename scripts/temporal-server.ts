@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { captureLines } from './child-lines';
 import { freePort } from './ports';
 
 export const SEARCH_ATTRIBUTES = ['NiuEnvironment', 'NiuUserPrincipalName', 'NiuStep'] as const;
@@ -98,19 +99,7 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
     ...(options.extraArgs ?? []),
   ];
   const child = spawn(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = options.onLog;
-  const lastLines: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      for (const line of chunk.split('\n')) {
-        if (!line.trim()) continue;
-        log?.(line);
-        lastLines.push(line);
-        if (lastLines.length > 20) lastLines.shift();
-      }
-    });
-  }
+  const lastLines = captureLines(child, options.onLog);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const address = `127.0.0.1:${options.port}`;
   const server: DevServer = {

@@ -9,16 +9,7 @@ import path from 'node:path';
 import { writeDevStackNote } from '../../config/dev-stack';
 import { WORKER_NODE_FLAGS, workerAllocatorEnv } from '../../worker/node-flags';
 import { waitForPort } from '../ports';
-import {
-  isStopping,
-  loopbackTemporalPort,
-  onStop,
-  print,
-  runStack,
-  sandboxStackEnv,
-  shutdown,
-  startNode,
-} from '../stack';
+import * as stack from '../stack';
 import { startCluster } from './temporal-cluster';
 
 const REPLICAS = 2;
@@ -26,41 +17,41 @@ const REPLICAS = 2;
 async function main(): Promise<void> {
   const started = Date.now();
   // No UI here, so no origin to trust for the codec endpoint.
-  const { config, env, caFile } = await sandboxStackEnv([]);
-  const frontendPort = loopbackTemporalPort(config);
+  const { config, env, caFile } = await stack.sandboxStackEnv([]);
+  const frontendPort = stack.loopbackTemporalPort(config);
   const dir = path.join(config.dataDir, 'cluster');
-  print('stack', `starting PostgreSQL and Temporal Server on ${config.temporal.address} (data: ${dir})`);
+  stack.print('stack', `starting PostgreSQL and Temporal Server on ${config.temporal.address} (data: ${dir})`);
   const cluster = await startCluster({
     dir,
     frontendPort,
     postgresPort: process.env.NIU_CLUSTER_POSTGRES_PORT ? Number(process.env.NIU_CLUSTER_POSTGRES_PORT) : undefined,
     namespaces: [config.temporal.namespace],
-    onLog: (source, line) => isStopping() || print(source, line),
+    onLog: (source, line) => stack.printUnlessStopping(source, line),
   });
-  onStop(() => cluster.stop());
-  cluster.server().once('exit', (code) => {
-    if (!isStopping()) {
-      print('stack', `temporal exited (${code}); stopping the stack`);
-      void shutdown(1);
-    }
-  });
+  stack.onStop(() => cluster.stop());
+  stack.stopStackOnExit('temporal', cluster.server());
 
-  startNode('sandbox', 'sandbox/main.ts', env);
+  stack.startNode('sandbox', 'sandbox/main.ts', env);
   await waitForPort(config.sandbox.port, '127.0.0.1', 60_000);
   const apis: string[] = [];
   for (let i = 0; i < REPLICAS; i++) {
     const workerEnv = { ...env, WORKER_METRICS_PORT: String(config.worker.metricsPort + i) };
-    startNode(`worker-${i + 1}`, 'worker/main.ts', { ...workerEnv, ...workerAllocatorEnv(env) }, WORKER_NODE_FLAGS);
+    stack.startNode(
+      `worker-${i + 1}`,
+      'worker/main.ts',
+      { ...workerEnv, ...workerAllocatorEnv(env) },
+      WORKER_NODE_FLAGS,
+    );
     const apiPort = config.api.port + i;
     const publicUrl = i === 0 ? config.api.publicUrl : `http://${config.api.host}:${apiPort}`;
-    startNode(`api-${i + 1}`, 'api/main.ts', { ...env, API_PORT: String(apiPort), API_PUBLIC_URL: publicUrl });
+    stack.startNode(`api-${i + 1}`, 'api/main.ts', { ...env, API_PORT: String(apiPort), API_PUBLIC_URL: publicUrl });
     apis.push(publicUrl);
   }
   for (let i = 0; i < REPLICAS; i++) await waitForPort(config.api.port + i, config.api.host, 60_000);
 
   // `npm run request` and `npm run doctor` beside it find the first API, as beside `npm start`.
-  onStop(writeDevStackNote(config.dataDir, env));
-  print(
+  stack.onStop(writeDevStackNote(config.dataDir, env));
+  stack.print(
     'stack',
     [
       `ready in ${Math.round((Date.now() - started) / 1000)} s:`,
@@ -73,4 +64,4 @@ async function main(): Promise<void> {
   );
 }
 
-runStack(main);
+stack.runStack(main);

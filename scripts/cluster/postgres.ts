@@ -7,6 +7,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { captureLines } from '../child-lines';
 
 /** Debian's PostgreSQL 15 (the machine's; NIU_POSTGRES_BIN names another bin folder). */
 export const POSTGRES_BIN = process.env.NIU_POSTGRES_BIN || '/usr/lib/postgresql/15/bin';
@@ -104,20 +105,13 @@ export async function startPostgres(options: PostgresOptions): Promise<Postgres>
     { ...owner, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const lines: string[] = [];
+  let serving: () => void = () => undefined;
+  const lines = captureLines(child, (line) => {
+    options.onLog?.(line);
+    if (/ready to accept connections/.test(line)) serving();
+  });
   const ready = new Promise<void>((resolve, reject) => {
-    for (const stream of [child.stdout, child.stderr]) {
-      stream?.setEncoding('utf8');
-      stream?.on('data', (chunk: string) => {
-        for (const line of chunk.split('\n')) {
-          if (!line.trim()) continue;
-          options.onLog?.(line);
-          lines.push(line);
-          if (lines.length > 20) lines.shift();
-          if (/ready to accept connections/.test(line)) resolve();
-        }
-      });
-    }
+    serving = resolve;
     void exited.then(() =>
       reject(new Error(`postgres exited (${child.exitCode}) before serving:\n${lines.join('\n')}`)),
     );

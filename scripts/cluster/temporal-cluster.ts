@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { captureLines } from '../child-lines';
 import { freePort, freePortBelow } from '../ports';
 import { TEMPORAL_CLI, waitUntilServing } from '../temporal-server';
 import { startPostgres, type Postgres } from './postgres';
@@ -77,23 +78,6 @@ function runScript(script: string, env: Record<string, string>, onLog?: (line: s
       code === 0 ? resolve() : reject(new Error(`${path.basename(script)} exited with ${code}:\n${output}`)),
     );
   });
-}
-
-/** Pipes a child's output, line by line, and keeps the last lines for an error message. */
-function captureLines(child: ChildProcess, onLine?: (line: string) => void): string[] {
-  const last: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      for (const line of chunk.split('\n')) {
-        if (!line.trim()) continue;
-        onLine?.(line);
-        last.push(line);
-        if (last.length > 30) last.shift();
-      }
-    });
-  }
-  return last;
 }
 
 /**
@@ -184,7 +168,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     );
     current = child;
     exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    const last = captureLines(child, (line) => log?.('temporal', line));
+    const last = captureLines(child, (line) => log?.('temporal', line), 30);
     try {
       await waitUntilServing(address, child, 90_000);
     } catch (err) {

@@ -11,8 +11,9 @@ import { Client, Connection } from '@temporalio/client';
 import { clientCredentialsToken, idPath } from '../helpers/api';
 import { useSandbox } from '../helpers/lifecycle';
 import { killAll, spawnApi, spawnWorker, type ApiProcess, type WorkerProcess } from '../helpers/processes';
-import { SKU_PART, type SandboxStateDoc } from '../helpers/sandbox';
+import { SKU_PART } from '../helpers/sandbox';
 import { FAST_TIMING, testTaskQueue } from '../helpers/worker';
+import { until, watchNonInteractiveCounts } from '../helpers/watch';
 import { auditSchedulePrefix, type AuditReport } from '../../workflows/audit-types';
 import type { StatusDocument } from '../../workflows/types';
 
@@ -83,25 +84,16 @@ async function ourSchedules(): Promise<string[]> {
   return ids.sort();
 }
 
-/** Reads until `done` holds (or the deadline passes: the caller's assertion then fails). */
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > end) return value;
-    await sleep(500);
-  }
-}
-
 test('two workers starting at once make one audit schedule per environment, and the schedules run', async () => {
   const expected = Object.keys(LIMITS).map((env) => `${prefix}${env}`);
   // The schedules list is read from visibility, which follows the schedules' creation.
-  expect(await until(ourSchedules, (ids) => ids.length >= expected.length)).toEqual(expected.sort());
+  expect(await until(ourSchedules, (ids) => ids.length >= expected.length, 60_000)).toEqual(expected.sort());
   for (const id of expected) {
     const handle = operator.schedule.getHandle(id);
     const d = await until(
       () => handle.describe(),
       (x) => x.info.recentActions.length >= 1,
+      60_000,
     );
     expect(d.info.recentActions.length).toBeGreaterThanOrEqual(1);
     const { workflowId, firstExecutionRunId } = d.info.recentActions[0]!.action.workflow;
@@ -186,28 +178,6 @@ function startClients(outcomes: Outcome[], deadlineMs: number): Promise<void> {
 /** The requests seen waiting in the sync. */
 const waiting = new Set<string>();
 
-/** Samples the sandbox's count of non-interactive users per environment until stopped; returns the maxima. */
-function watchCounts(): { stop(): Promise<Record<Env, number>> } {
-  const max: Record<Env, number> = { 'contoso-prod': 0, 'contoso-test': 0 };
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const state: SandboxStateDoc = await control.state();
-      for (const env of Object.keys(max) as Env[]) {
-        max[env] = Math.max(max[env], state.environments[env]!.nonInteractiveUsers);
-      }
-      await sleep(100);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return max;
-    },
-  };
-}
-
 test('requests over two APIs in two environments while a worker is killed, the server restarted and an API stopped: each succeeds once or is refused, never over a limit', async () => {
   const outcomes: Outcome[] = (Object.keys(LIMITS) as Env[]).flatMap((environment) =>
     Array.from({ length: PER_ENVIRONMENT }, (_, i) => ({
@@ -216,7 +186,7 @@ test('requests over two APIs in two environments while a worker is killed, the s
       failovers: 0,
     })),
   );
-  const watcher = watchCounts();
+  const watcher = watchNonInteractiveCounts(control, Object.keys(LIMITS) as Env[], 100);
   const clients = startClients(outcomes, 240_000);
   clients.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
 
