@@ -1,11 +1,13 @@
 // The cluster group's global setup: one self-hosted Temporal cluster for the run (PostgreSQL and
 // Temporal Server with 4 history shards, set up by the compose scripts: scripts/cluster/), and
-// the workflow bundle. scripts/test.sh has built what is missing (scripts/cluster/build.sh).
+// the workflow bundle. It first builds what is missing (scripts/cluster/build.sh: the server, its
+// schema tool, PostgreSQL; a few seconds' check once built), as scripts/test.sh builds the CLI.
 // The cluster lives in jest's main process, while the tests run in its workers, so a test that
 // restarts the server asks through a small HTTP endpoint on loopback (POST /server/restart),
 // which stops the server process with the signal given and starts it again on the same database.
 // NIU_TEST_CLUSTER_ADDRESS names the frontend (TEMPORAL_ADDRESS stays the dev server's, as other
 // groups' setup sets it in the same run); NIU_TEST_CLUSTER_LOG=1 prints the cluster's output.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +21,7 @@ declare global {
 }
 
 export default async function clusterSetup(): Promise<void> {
+  execFileSync('bash', [path.resolve(__dirname, '../../scripts/cluster/build.sh')], { stdio: 'inherit' });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'niu-cluster-'));
   const verbose = !!process.env.NIU_TEST_CLUSTER_LOG;
   const cluster = await startCluster({
