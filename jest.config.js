@@ -1,5 +1,5 @@
-// One jest project per test group (unit, integration, e2e, browser); `npm run test:<group>` picks
-// one, `npm test` runs them all in one jest run. The unit group needs no Temporal server: it has
+// One jest project per test group (unit, integration, e2e, browser, cluster); `npm run
+// test:<group>` picks one, `npm test` runs them all in one jest run. The unit group needs no Temporal server: it has
 // no global setup. The others share one global setup that starts one Temporal dev server for the
 // run and bundles the workflows once: jest runs a global setup module once per run, for the
 // projects that have a test selected, and once only when several of them name the same file
@@ -24,8 +24,17 @@ const temporal = {
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
 };
 
+/**
+ * The self-hosted cluster (PostgreSQL + Temporal Server, test/helpers/cluster-setup.ts) for the
+ * cluster group: its own setup module, so it starts only when a cluster test is selected.
+ */
+const cluster = {
+  globalSetup: '<rootDir>/test/helpers/cluster-setup.ts',
+  globalTeardown: '<rootDir>/test/helpers/cluster-teardown.ts',
+};
+
 /** The groups: a group's tests are test/<group>/**\/*.test.ts. */
-const GROUPS = { unit: {}, integration: temporal, e2e: temporal, browser: temporal };
+const GROUPS = { unit: {}, integration: temporal, e2e: temporal, browser: temporal, cluster };
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -9,7 +9,8 @@
 //
 // Options (environment): BENCH_REQUESTS (200), BENCH_PARKED (1000), BENCH_USERS (20),
 // BENCH_API_SECONDS (8, per side), BENCH_API_ROUNDS (4), BENCH_CONNECTIONS (10), BENCH_ONLY
-// (which to run, e.g. `3` or `1,4`; 1 and 2 run together: 2 reads the requests 1 provisioned).
+// (which to run, e.g. `3` or `1,4`; 1 and 2 run together: 2 reads the requests 1 provisioned),
+// BENCH_TEMPORAL (`cluster`: on the self-hosted cluster instead of the dev server).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { launchedWorkerAllocator } from '../worker/node-flags';
 import os from 'node:os';
@@ -61,7 +62,11 @@ async function main(): Promise<void> {
   if (only.has('2')) only.add('1');
   const results: Results = {
     date: new Date().toISOString(),
-    command: process.env.BENCH_ONLY ? `BENCH_ONLY=${process.env.BENCH_ONLY} npm run bench` : 'npm run bench',
+    command:
+      ['BENCH_ONLY', 'BENCH_TEMPORAL']
+        .filter((k) => process.env[k])
+        .map((k) => `${k}=${process.env[k]} `)
+        .join('') + 'npm run bench',
     machine: {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? 'unknown',

@@ -1,7 +1,8 @@
 // Everything the benchmarks run against, as real processes on free ports: a Temporal dev server
-// on a fresh SQLite file, sandboxes (sandbox/main.ts, in memory), workers and APIs
+// on a fresh SQLite file (or, with BENCH_TEMPORAL=cluster, the self-hosted cluster of
+// scripts/cluster/: PostgreSQL and Temporal Server, built by scripts/cluster/build.sh), sandboxes (sandbox/main.ts, in memory), workers and APIs
 // (test/helpers/processes.ts). Each piece is stopped by `stop()`, also after a failure.
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,8 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { ensureCertificates } from '../sandbox/ca';
 import { freePort, waitForPort } from '../scripts/ports';
 import { loadConfig } from '../config';
-import { startDevServer, type DevServer } from '../scripts/temporal-server';
+import { startDevServer } from '../scripts/temporal-server';
+import { startCluster } from '../scripts/cluster/temporal-cluster';
 import { clientCredentialsToken } from '../test/helpers/api';
 import {
   killAll,
@@ -30,9 +32,16 @@ export interface BenchSandbox {
   operatorToken(): Promise<string>;
 }
 
+/** The Temporal server under test: its frontend and its process (whose CPU bench/cpu.ts reads). */
+export interface BenchServer {
+  address: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
 export interface BenchStack {
   dir: string;
-  server: DevServer;
+  server: BenchServer;
   client: Client;
   /** Bundle of bench/workflows.ts: the service's workflows plus the no-op baseline. */
   bundlePath: string;
@@ -49,9 +58,7 @@ export interface BenchStack {
 export async function startBenchStack(log: (line: string) => void): Promise<BenchStack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'niu-bench-'));
   const children: ChildRun[] = [];
-  const [port, uiPort] = [await freePort(), await freePort()];
-  log('starting the Temporal dev server');
-  const server = await startDevServer({ port, uiPort, dbFile: path.join(dir, 'temporal.db') });
+  const server = await startServer(dir, log);
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   log('bundling the workflows');
@@ -112,6 +119,19 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The dev server on a fresh SQLite file, or with BENCH_TEMPORAL=cluster the cluster on a fresh database. */
+async function startServer(dir: string, log: (line: string) => void): Promise<BenchServer> {
+  if (process.env.BENCH_TEMPORAL === 'cluster') {
+    log('starting PostgreSQL and Temporal Server (BENCH_TEMPORAL=cluster)');
+    const cluster = await startCluster({ dir });
+    // The server's CPU is the server process's; PostgreSQL's (its own processes) is not counted.
+    return { address: cluster.address, process: cluster.server(), stop: () => cluster.stop() };
+  }
+  const [port, uiPort] = [await freePort(), await freePort()];
+  log('starting the Temporal dev server');
+  return startDevServer({ port, uiPort, dbFile: path.join(dir, 'temporal.db') });
 }
 
 /**

@@ -4,12 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { captureLines } from './child-lines';
 import { freePort } from './ports';
 
 export const SEARCH_ATTRIBUTES = ['NiuEnvironment', 'NiuUserPrincipalName', 'NiuStep'] as const;
-
-/** Workflows the dev server keeps in its history cache (see the argument below). */
-const HISTORY_CACHE_SIZE = 8192;
 
 /** The CLI that scripts/temporal-cli.sh builds (NIU_TEMPORAL_CLI names another binary, as it does there). */
 export const TEMPORAL_CLI = process.env.NIU_TEMPORAL_CLI || path.resolve(__dirname, '..', '.tools', 'bin', 'temporal');
@@ -79,12 +77,9 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
     '--log-level',
     'warn',
     ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
-    // Every request in flight is an open workflow in the server's history cache (512 workflows
-    // by default, one shard here); one evicted from it is loaded from the database again at its
-    // next task. Room for the thousand parked requests of the benchmarks, and the admission
-    // entity never evicted by a burst. A self-hosted cluster needs the same headroom per shard.
-    '--dynamic-config-value',
-    `history.cacheMaxSize=${HISTORY_CACHE_SIZE}`,
+    // No history cache setting: Server 1.29 keeps one cache per host (history.hostLevelCacheMaxSize,
+    // 128,000 workflows by default), room for the thousand parked requests of the benchmarks; the
+    // per-shard history.cacheMaxSize set here before is no longer read (docs/deploy.md).
     // Eager activity dispatch (off by default in the server): the answer to a workflow task that
     // schedules an activity carries the activity's task when the worker has a free slot, which
     // saves the activity its trip through the task queue.
@@ -104,19 +99,7 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
     ...(options.extraArgs ?? []),
   ];
   const child = spawn(TEMPORAL_CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = options.onLog;
-  const lastLines: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      for (const line of chunk.split('\n')) {
-        if (!line.trim()) continue;
-        log?.(line);
-        lastLines.push(line);
-        if (lastLines.length > 20) lastLines.shift();
-      }
-    });
-  }
+  const lastLines = captureLines(child, options.onLog);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const address = `127.0.0.1:${options.port}`;
   const server: DevServer = {

@@ -2,8 +2,9 @@
 # Runs jest with what the selected tests need: the sandbox's CA generated and trusted through
 # NODE_EXTRA_CA_CERTS (read only when a process starts, so it is set here, before jest and its
 # workers start), and the Temporal CLI built when a selected test belongs to a group whose
-# global setup starts a Temporal dev server (every group but unit: jest.config.js). Arguments go
-# to jest: paths or `--selectProjects <group>...` select tests; none runs every group.
+# global setup starts a Temporal server (every group but unit: jest.config.js; the cluster
+# group's setup builds Temporal Server itself). Arguments go to jest: paths or
+# `--selectProjects <group>...` select tests; none runs every group.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

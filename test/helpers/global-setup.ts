@@ -1,14 +1,13 @@
 // Starts one Temporal dev server for the whole test run (on free ports, a fresh SQLite file)
 // and bundles the workflow code once. Test files read what they need from the environment
 // variables set here: jest's test workers are started after this and inherit them.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { freePort } from '../../scripts/ports';
 import { startDevServer, type DevServer } from '../../scripts/temporal-server';
-import { FAILURE_CONVERTER_PATH } from '../../worker/codec';
 import { NAMESPACES } from './namespaces';
+import { bundleWorkflowsOnce } from './workflow-bundle';
 
 declare global {
   var __NIU_DEV_SERVER__: DevServer | undefined;
@@ -29,13 +28,5 @@ export default async function globalSetup(): Promise<void> {
   process.env.NIU_TEST_TEMPORAL_DB = path.join(dir, 'temporal.db');
   process.env.NIU_TEST_DIR = dir;
 
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    // The same failure converter as the worker's (worker/codec.ts): failure messages go into payloads.
-    failureConverterPath: FAILURE_CONVERTER_PATH,
-    logger: new DefaultLogger('WARN'),
-  });
-  const bundlePath = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
-  process.env.NIU_TEST_WORKFLOW_BUNDLE = bundlePath;
+  await bundleWorkflowsOnce(dir);
 }

@@ -7,6 +7,7 @@ import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { useSandbox } from '../helpers/lifecycle';
 import { FAST_SYNC, startTestWorker, testTaskQueue, type TestWorker } from '../helpers/worker';
 import { auditEnvironmentsFile } from '../helpers/drift';
+import { until } from '../helpers/watch';
 import { auditSchedulePrefix } from '../../workflows/audit-types';
 import type { AuditReport } from '../../workflows/audit-types';
 
@@ -37,15 +38,6 @@ async function ours(client: Client): Promise<string[]> {
   const ids: string[] = [];
   for await (const s of client.schedule.list()) if (s.scheduleId.startsWith(prefix)) ids.push(s.scheduleId);
   return ids.sort();
-}
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > end) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 test('a worker creates one schedule per environment, from its configuration', async () => {

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pkg from '../../package.json';
 import { ConfigError, loadConfig, type Role } from '../../config';
+import { SETUP } from '../../scripts/cluster/temporal-cluster';
 
 const root = path.resolve(__dirname, '../..');
 const checker = path.join(root, '.tools/bin/compose-check');
@@ -123,6 +124,37 @@ test("every service's scripts and npm commands exist", () => {
       }
     }
   }
+});
+
+test('the compose stack sets up Temporal with the scripts the local cluster runs', () => {
+  const services = project.services;
+  /** The file on this side of the service's bind mount that `target` names inside it. */
+  const hostPath = (service: ComposeService, target: string): string | undefined => {
+    const mount = service.volumes?.find(
+      (v) => v.type === 'bind' && (target === v.target || target.startsWith(`${v.target}/`)),
+    );
+    return mount?.source && path.join(mount.source, path.relative(mount.target, target));
+  };
+  const ran = (name: string): string | undefined => {
+    const service = services[name]!;
+    expect(service.entrypoint).toEqual(['/bin/sh']);
+    return hostPath(service, service.command![0]!);
+  };
+  // scripts/cluster/temporal-cluster.ts runs SETUP.schema and SETUP.namespace, and its server reads SETUP.dynamicConfig.
+  expect(ran('temporal-schema')).toBe(SETUP.schema);
+  expect(ran('temporal-setup')).toBe(SETUP.namespace);
+  const temporal = services.temporal!;
+  const dynamicConfig = `/etc/temporal/${temporal.environment?.DYNAMIC_CONFIG_FILE_PATH}`;
+  expect(hostPath(temporal, dynamicConfig)).toBe(SETUP.dynamicConfig);
+  // The same parameters, as the images name them: the tool and schema of admin-tools, and as many shards.
+  expect(services['temporal-schema']?.environment).toMatchObject({
+    TEMPORAL_SQL_TOOL: 'temporal-sql-tool',
+    TEMPORAL_SCHEMA_DIR: '/etc/temporal/schema',
+  });
+  expect(services['temporal-setup']?.environment).toMatchObject({ TEMPORAL_CLI: 'temporal' });
+  expect(temporal.environment?.NUM_HISTORY_SHARDS).toBe('4');
+  const clusterConfig = readFileSync(path.join(root, 'scripts/cluster/config/cluster.yaml'), 'utf8');
+  expect(clusterConfig).toMatch(/numHistoryShards: \{\{ env "NUM_HISTORY_SHARDS" \| default "4" \}\}/);
 });
 
 test('service variables are the configuration module’s, and ports match them', () => {

@@ -11,6 +11,7 @@ import {
   waitForStatus,
 } from '../helpers/worker';
 import { useSandboxAndWorker } from '../helpers/lifecycle';
+import { watchNonInteractiveCounts } from '../helpers/watch';
 import { SKU_PART } from '../helpers/sandbox';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import {
@@ -31,25 +32,6 @@ async function parkedRequest(upn: string, environment: string) {
   return handle;
 }
 
-/** Samples the sandbox's count of non-interactive users in `env` until stopped; returns the maximum. */
-function watchCount(env: string): { stop(): Promise<number> } {
-  let max = 0;
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      max = Math.max(max, sandboxView(await control.state()).nonInteractiveCount(env));
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return max;
-    },
-  };
-}
-
 test('limit 5 with 3 used, 6 concurrent requests: exactly 2 succeed, 4 capacity-exhausted; never above 5', async () => {
   await control.config({ environments: { 'contoso-prod': { nonInteractiveLimit: 5 } } });
   // Three non-interactive users already there (provisioned the normal way).
@@ -60,11 +42,11 @@ test('limit 5 with 3 used, 6 concurrent requests: exactly 2 succeed, 4 capacity-
   expect(sandboxView(await control.state()).nonInteractiveCount('contoso-prod')).toBe(3);
   const seatsBefore = sandboxView(await control.state()).seatsUsed(SKU_PART);
 
-  const watcher = watchCount('contoso-prod');
+  const watcher = watchNonInteractiveCounts(control, ['contoso-prod']);
   const upns = [1, 2, 3, 4, 5, 6].map((i) => `svc-burst${i}@contoso.onmicrosoft.com`);
   const handles = await Promise.all(upns.map((upn) => startProvision(tw, provisionInput(upn))));
   const outcomes = await Promise.all(handles.map((h) => failureTypeOf(h)));
-  const max = await watcher.stop();
+  const max = (await watcher.stop())['contoso-prod'];
 
   expect(outcomes.filter((o) => o === null)).toHaveLength(2);
   expect(outcomes.filter((o) => o === 'capacity-exhausted')).toHaveLength(4);
