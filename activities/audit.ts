@@ -75,7 +75,12 @@ export function auditActivities(
       `ExecutionStatus = 'Completed' AND TaskQueue = '${config.temporal.taskQueue}'`;
     const deprovisioned = await deprovisionedAt(c, environment);
     const runs: { workflowId: string; runId: string }[] = [];
+    const seen = new Set<string>();
     for await (const run of c.workflow.list({ query })) {
+      // A request provisioned again after a deprovisioning has several completed runs, the newest
+      // listed first: only that one says what the service holds now (and only its result is read).
+      if (seen.has(run.workflowId)) continue;
+      seen.add(run.workflowId);
       // A user deprovisioned after this run made it is no longer this service's to audit or repair
       // (setting its mode back to 4 would undo the deprovisioning).
       const upn = run.workflowId.slice(workflowIdFor(environment, '').length);
